@@ -1,0 +1,82 @@
+"""Checkable claims of a paper, measured by us: the record every experiment writes to ``claims.json``.
+
+A claim pairs the paper's statement (with its source) and the fixed rule we test it with, written before we
+look at results, with our measured value and the verdict. ``passed`` is ``None`` only when the configured
+grid cannot test the rule (say, a smoke run without the L1 value the rule names); the note says why.
+Thresholds live in each experiment's claims module next to the paper text they come from, never in config.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from superposition.io import atomic_write_json, read_json
+
+__all__ = ["Claim", "write_claims", "read_claims", "CLAIMS_FORMAT"]
+
+CLAIMS_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checked claim.
+
+    Attributes:
+        id: stable identifier, unique within the experiment (``fig1_goldilocks``).
+        statement: what the paper says, close to its words.
+        source: where the paper says it (figure, section).
+        paper_value: the paper's number or qualitative value, as text.
+        rule: the fixed test we apply, in words.
+        measured: our measured value(s), JSON-serialisable.
+        measured_summary: a short human-readable form of ``measured`` for tables.
+        passed: the verdict; None when this configuration cannot test the rule.
+        note: why it failed or could not be tested, or an interpretation we had to make.
+    """
+
+    id: str
+    statement: str
+    source: str
+    paper_value: str
+    rule: str
+    measured: Any
+    measured_summary: str
+    passed: bool | None
+    note: str = ""
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN/inf are not JSON: write them as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def write_claims(path: Path | str, experiment: str, paper: str, claims: list[Claim]) -> None:
+    """Write ``claims.json`` for one experiment (atomically)."""
+    ids = [claim.id for claim in claims]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"claim ids repeat: {ids}")
+    payload = {
+        "format": CLAIMS_FORMAT,
+        "experiment": experiment,
+        "paper": paper,
+        "n_claims": len(claims),
+        "n_passed": sum(claim.passed is True for claim in claims),
+        "claims": [_json_safe(asdict(claim)) for claim in claims],
+    }
+    atomic_write_json(path, payload)
+
+
+def read_claims(path: Path | str) -> dict[str, Any]:
+    """Read a ``claims.json`` written by :func:`write_claims`."""
+    payload = read_json(path)
+    if payload.get("format") != CLAIMS_FORMAT:
+        raise ValueError(f"{path}: unknown claims format {payload.get('format')!r}")
+    return payload

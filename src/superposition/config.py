@@ -1,0 +1,147 @@
+"""Typed configuration: one definition yields the dataclasses, the JSON schema and the error messages.
+
+Each experiment declares a frozen dataclass whose fields are made with :func:`param` (a one-line doc and its
+constraints). :func:`json_schema` turns the root dataclass into the JSON schema that Snakemake validates
+``config.yaml`` against (``workflow/schemas/config.schema.yaml`` is generated from it by
+``python -m superposition.config``; a test keeps the two in step). :func:`parse_config` validates a config
+dict with messages that name the key and what is allowed, and builds the dataclasses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
+
+import jsonschema
+import yaml
+
+__all__ = ["param", "json_schema", "parse_config", "from_dict", "ConfigError", "schema_yaml"]
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A config value is missing, unknown or outside what is allowed."""
+
+
+def param(doc: str, **constraints: Any) -> Any:
+    """A dataclass field with a one-line ``doc`` and JSON-schema ``constraints``.
+
+    Constraints use JSON-schema keywords in snake case: ``minimum``, ``exclusive_minimum``, ``maximum``,
+    ``exclusive_maximum``, ``min_items``, ``unique_items``; they apply to the items of a list field.
+    """
+    return dataclasses.field(metadata={"doc": doc, "constraints": constraints})
+
+
+_KEYWORDS = {"minimum": "minimum", "exclusive_minimum": "exclusiveMinimum", "maximum": "maximum",
+             "exclusive_maximum": "exclusiveMaximum", "min_items": "minItems", "unique_items": "uniqueItems"}
+_ARRAY_KEYWORDS = {"minItems", "uniqueItems"}
+
+
+def _type_schema(annotation: Any, constraints: dict[str, Any]) -> dict[str, Any]:
+    origin = get_origin(annotation)
+    keywords = {_KEYWORDS[key]: value for key, value in constraints.items()}
+    if dataclasses.is_dataclass(annotation):
+        return json_schema(annotation)
+    if origin is Literal:
+        return {"enum": list(get_args(annotation))}
+    if origin in (tuple, list):
+        item_type = get_args(annotation)[0]
+        item_keywords = {k: v for k, v in constraints.items() if _KEYWORDS[k] not in _ARRAY_KEYWORDS}
+        schema = {"type": "array", "items": _type_schema(item_type, item_keywords)}
+        schema.update({k: v for k, v in keywords.items() if k in _ARRAY_KEYWORDS})
+        return schema
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in get_args(annotation) if a is not type(None)]
+        if len(options) == 1:
+            inner = _type_schema(options[0], constraints)
+            return {"anyOf": [inner, {"type": "null"}]}
+    simple = {bool: "boolean", int: "integer", float: "number", str: "string"}
+    if annotation in simple:
+        return {"type": simple[annotation], **keywords}
+    raise TypeError(f"unsupported config field type {annotation!r}")
+
+
+def json_schema(cls: type) -> dict[str, Any]:
+    """The JSON schema (draft 2020-12) of a config dataclass: all keys required, no unknown keys."""
+    hints = get_type_hints(cls)
+    properties = {}
+    for field in dataclasses.fields(cls):
+        schema = _type_schema(hints[field.name], field.metadata.get("constraints", {}))
+        if "doc" in field.metadata:
+            schema = {"description": field.metadata["doc"], **schema}
+        properties[field.name] = schema
+    schema = {"type": "object", "properties": properties, "required": list(properties),
+              "additionalProperties": False}
+    if cls.__doc__:
+        schema = {"description": " ".join(cls.__doc__.split()), **schema}
+    return schema
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    return ".".join(str(part) for part in error.absolute_path) or "<top level>"
+
+
+def _explain(error: jsonschema.ValidationError) -> str:
+    key = _key_path(error)
+    description = error.schema.get("description") if isinstance(error.schema, dict) else None
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed))
+        return f"config key '{key}': unknown key(s) {extra}; allowed keys are {allowed}"
+    if error.validator == "required":
+        return f"config key '{key}': {error.message}"
+    if error.validator == "enum":
+        return f"config key '{key}': {error.instance!r} is not allowed; choose one of {error.validator_value}"
+    message = f"config key '{key}': {error.message}"
+    return f"{message} ({description})" if description else message
+
+
+def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """Build a (nested) config dataclass from a dict already checked against its schema."""
+    hints = get_type_hints(cls)
+    values = {}
+    for field in dataclasses.fields(cls):
+        annotation, value = hints[field.name], data[field.name]
+        if dataclasses.is_dataclass(annotation):
+            value = from_dict(annotation, value)
+        elif get_origin(annotation) is tuple:
+            value = tuple(float(v) if get_args(annotation)[0] is float else v for v in value)
+        elif annotation is float:
+            value = float(value)
+        values[field.name] = value
+    return cls(**values)
+
+
+def parse_config(cls: type[T], data: dict[str, Any], schema: dict[str, Any] | None = None) -> T:
+    """Validate ``data`` against ``schema`` (default ``json_schema(cls)``) and build the dataclass.
+
+    Raises ConfigError listing every problem, each naming its key and what is allowed.
+    """
+    validator = jsonschema.Draft202012Validator(schema if schema is not None else json_schema(cls))
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(_explain(e) for e in errors))
+    return from_dict(cls, data)
+
+
+def schema_yaml(cls: type) -> str:
+    """The schema as the YAML text stored in ``workflow/schemas/``."""
+    header = "# Generated from superposition.workflow_config by `python -m superposition.config`; do not edit.\n"
+    body = {"$schema": "https://json-schema.org/draft/2020-12/schema", **json_schema(cls)}
+    return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=110)
+
+
+if __name__ == "__main__":
+    from superposition.workflow_config import WorkflowConfig
+
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else None
+    text = schema_yaml(WorkflowConfig)
+    if target is None:
+        sys.stdout.write(text)
+    else:
+        target.write_text(text, encoding="utf-8")

@@ -1,0 +1,65 @@
+"""Figures over a sweep grid (L1 coefficient × dictionary size), shared by the reports' notebooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # reports render headless
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from superposition.io import atomic_path  # noqa: E402
+
+__all__ = ["grid_matrix", "grid_heatmap", "save_figure"]
+
+
+def grid_matrix(table: pd.DataFrame, value: str) -> tuple[np.ndarray, list[float], list[float]]:
+    """``value`` as a (n_ratios, n_l1) matrix, with the sorted ratios (rows) and L1 coefficients (columns)."""
+    pivot = table.pivot_table(index="dict_ratio", columns="l1_coefficient", values=value, dropna=False)
+    pivot = pivot.sort_index().sort_index(axis=1)
+    return pivot.to_numpy(dtype=float), pivot.index.tolist(), pivot.columns.tolist()
+
+
+def _format_number(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def grid_heatmap(
+    ax: plt.Axes, table: pd.DataFrame, value: str, title: str, *, cmap: str = "viridis",
+    vmin: float | None = None, vmax: float | None = None, cap: float | None = None, annotate: bool = True,
+    ratio_label: str = "dictionary size / G", fmt: str = "{:.2f}",
+) -> plt.cm.ScalarMappable:
+    """Draw ``value`` over the grid: L1 on x, dictionary ratio on y, both on log-spaced cells (log-log).
+
+    ``cap`` clips values from above (the report caps dead-neuron counts at 100); NaN cells stay blank.
+    """
+    matrix, ratios, l1s = grid_matrix(table, value)
+    if cap is not None:
+        matrix = np.minimum(matrix, cap)
+    image = ax.imshow(matrix, origin="lower", aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax)
+    ax.set_xticks(range(len(l1s)), [_format_number(v) for v in l1s], rotation=45)
+    ax.set_yticks(range(len(ratios)), [_format_number(v) for v in ratios])
+    ax.set_xlabel("L1 coefficient α (log scale)")
+    ax.set_ylabel(f"{ratio_label} (log scale)")
+    ax.set_title(title)
+    if annotate and matrix.size <= 400:
+        finite = matrix[np.isfinite(matrix)]
+        middle = (np.nanmin(finite) + np.nanmax(finite)) / 2 if finite.size else 0.0
+        for row in range(matrix.shape[0]):
+            for column in range(matrix.shape[1]):
+                cell = matrix[row, column]
+                if np.isfinite(cell):
+                    colour = "black" if cell > middle else "white"
+                    ax.text(column, row, fmt.format(cell), ha="center", va="center", fontsize=7, color=colour)
+    plt.colorbar(image, ax=ax)
+    return image
+
+
+def save_figure(figure: plt.Figure, path: Path | str, dpi: int = 130) -> None:
+    """Save ``figure`` as PNG atomically (creating its folder)."""
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=dpi, bbox_inches="tight")

@@ -1,0 +1,30 @@
+"""The root of ``config.yaml``: one field per experiment, plus settings shared by all of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from superposition.config import param, parse_config
+from superposition.toy_sae.config import ToySAEConfig
+
+
+@dataclass(frozen=True)
+class WorkflowConfig:
+    """Configuration of the Superposition Replications workflow."""
+
+    device: Literal["auto", "cpu", "cuda"] = param("where tensors live: auto = CUDA when present, else CPU")
+    toy_sae: ToySAEConfig = param("Sharkey, Braun & Millidge (2022), toy-data sweeps")
+
+
+def load_workflow_config(config: dict[str, Any], schema_file: Path | str | None = None) -> WorkflowConfig:
+    """Validate the merged Snakemake config and return it typed (raises ConfigError naming bad keys).
+
+    ``schema_file`` is the stored schema (``workflow/schemas/config.schema.yaml``); without it the schema is
+    built from the dataclasses, which a test keeps identical to the stored one.
+    """
+    schema = yaml.safe_load(Path(schema_file).read_text(encoding="utf-8")) if schema_file else None
+    return parse_config(WorkflowConfig, config, schema)

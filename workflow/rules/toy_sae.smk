@@ -1,0 +1,98 @@
+# Sharkey, Braun & Millidge (2022), toy data: ground truth -> batched sweep -> metrics -> claims -> report.
+
+TOY_SAE_FIGURES = [
+    "fig01_mmcs_vs_l1", "fig02_mmcs_vs_ratio", "fig03_mmcs_heatmap", "fig04_dead_latents",
+    "fig05_reconstruction_loss", "fig06_l1_loss", "fig07_std_log_reconstruction", "fig08_std_log_l1",
+    "fig09_ssll", "fig10_mmcs_with_larger", "training_curves",
+]
+
+
+rule toy_sae_data:
+    output:
+        ground_truth="data/toy_sae/ground_truth.safetensors",
+    params:
+        data=experiment_config("toy_sae", "data"),
+        code=code_fingerprint("superposition.toy_sae.pipeline"),
+    log:
+        "logs/toy_sae/data.log",
+    script:
+        "../scripts/toy_sae_data.py"
+
+
+rule toy_sae_train:
+    input:
+        ground_truth=rules.toy_sae_data.output.ground_truth,
+    output:
+        sweep="results/toy_sae/sweep.safetensors",
+    params:
+        train=experiment_config("toy_sae", "train"),
+        device=config["device"],
+        code=code_fingerprint("superposition.toy_sae.pipeline"),
+    threads: workflow.cores
+    resources:
+        gpu=1,
+    log:
+        "logs/toy_sae/train.log",
+    script:
+        "../scripts/toy_sae_train.py"
+
+
+rule toy_sae_evaluate:
+    input:
+        ground_truth=rules.toy_sae_data.output.ground_truth,
+        sweep=rules.toy_sae_train.output.sweep,
+    output:
+        metrics_csv="results/toy_sae/metrics.csv",
+        metrics_json="results/toy_sae/metrics.json",
+        history_csv="results/toy_sae/training_history.csv",
+    params:
+        evaluate=experiment_config("toy_sae", "evaluate"),
+        code=code_fingerprint("superposition.toy_sae.pipeline"),
+    threads: workflow.cores
+    log:
+        "logs/toy_sae/evaluate.log",
+    script:
+        "../scripts/toy_sae_evaluate.py"
+
+
+rule toy_sae_claims:
+    input:
+        metrics_csv=rules.toy_sae_evaluate.output.metrics_csv,
+    output:
+        claims="results/toy_sae/claims.json",
+    params:
+        code=code_fingerprint("superposition.toy_sae.claims"),
+    log:
+        "logs/toy_sae/claims.log",
+    script:
+        "../scripts/toy_sae_claims.py"
+
+
+rule toy_sae_report:
+    input:
+        notebook="notebooks/toy_sae.ipynb",
+        metrics_csv=rules.toy_sae_evaluate.output.metrics_csv,
+        metrics_json=rules.toy_sae_evaluate.output.metrics_json,
+        history_csv=rules.toy_sae_evaluate.output.history_csv,
+        claims=rules.toy_sae_claims.output.claims,
+    output:
+        notebook="results/toy_sae/toy_sae.ipynb",
+        html=report("results/toy_sae/report.html", caption="../report/toy_sae.rst", category="toy_sae"),
+        figures=[
+            report(f"results/toy_sae/figures/{name}.png", caption=f"../report/toy_sae/{name}.rst",
+                   category="toy_sae", subcategory="figures")
+            for name in TOY_SAE_FIGURES
+        ],
+    params:
+        parameters={"results_dir": "results/toy_sae"},
+        code=code_fingerprint("superposition.plots", "superposition.reporting"),
+    log:
+        "logs/toy_sae/report.log",
+    script:
+        "../scripts/render_report.py"
+
+
+rule toy_sae:
+    input:
+        rules.toy_sae_report.output,
+        rules.toy_sae_claims.output,

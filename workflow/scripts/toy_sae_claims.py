@@ -1,0 +1,11 @@
+"""Snakemake adapter: test the report's toy-data claims on our metrics -> claims.json."""
+
+from superposition.logs import rule_log
+from superposition.toy_sae.claims import write_toy_sae_claims
+
+snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
+
+with rule_log(snakemake.log[0]) as log:
+    for claim in write_toy_sae_claims(snakemake.input.metrics_csv, snakemake.output.claims):
+        log.info("%-24s %-5s %s", claim.id, {True: "pass", False: "FAIL", None: "n/a"}[claim.passed],
+                 claim.measured_summary)

@@ -1,0 +1,12 @@
+"""Snakemake adapter: train the whole L1 × dictionary-size grid as one batched computation."""
+
+from superposition.config import parse_config
+from superposition.logs import rule_log
+from superposition.toy_sae.config import ToyTrainConfig
+from superposition.toy_sae.pipeline import train_toy_sweep
+
+snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
+
+with rule_log(snakemake.log[0], threads=snakemake.threads):
+    config = parse_config(ToyTrainConfig, snakemake.params.train)
+    train_toy_sweep(snakemake.input.ground_truth, config, snakemake.params.device, snakemake.output.sweep)
