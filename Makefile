@@ -73,7 +73,7 @@ lock: | $(UV)
 	  --quiet -o envs/requirements-cuda.lock
 
 schema: setup
-	$(VENV_PY) -m superposition.config workflow/schemas/config.schema.yaml
+	$(VENV_PY) -m superposition.workflow_config workflow/schemas/config.schema.yaml
 
 benchmark: setup
 	$(VENV_PY) benchmarks/bench_sweep.py

@@ -3,17 +3,15 @@
 Each experiment declares a frozen dataclass whose fields are made with :func:`param` (a one-line doc and its
 constraints). :func:`json_schema` turns the root dataclass into the JSON schema that Snakemake validates
 ``config.yaml`` against (``workflow/schemas/config.schema.yaml`` is generated from it by
-``python -m superposition.config``; a test keeps the two in step). :func:`parse_config` validates a config
+``python -m superposition.workflow_config``; a test keeps the two in step). :func:`parse_config` validates a config
 dict with messages that name the key and what is allowed, and builds the dataclasses.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import sys
 import types
 import typing
-from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 import jsonschema
@@ -131,17 +129,7 @@ def parse_config(cls: type[T], data: dict[str, Any], schema: dict[str, Any] | No
 
 def schema_yaml(cls: type) -> str:
     """The schema as the YAML text stored in ``workflow/schemas/``."""
-    header = "# Generated from superposition.workflow_config by `python -m superposition.config`; do not edit.\n"
+    header = "# Generated from superposition.workflow_config by `make schema`; do not edit.\n"
     body = {"$schema": "https://json-schema.org/draft/2020-12/schema", **json_schema(cls)}
     return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=110)
 
-
-if __name__ == "__main__":
-    from superposition.workflow_config import WorkflowConfig
-
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else None
-    text = schema_yaml(WorkflowConfig)
-    if target is None:
-        sys.stdout.write(text)
-    else:
-        target.write_text(text, encoding="utf-8")

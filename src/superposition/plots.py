@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")  # reports render headless
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from superposition.io import atomic_path  # noqa: E402
+from superposition.io import atomic_path
 
 __all__ = ["grid_matrix", "grid_heatmap", "save_figure"]
 
@@ -47,13 +43,13 @@ def grid_heatmap(
     ax.set_ylabel(f"{ratio_label} (log scale)")
     ax.set_title(title)
     if annotate and matrix.size <= 400:
-        finite = matrix[np.isfinite(matrix)]
-        middle = (np.nanmin(finite) + np.nanmax(finite)) / 2 if finite.size else 0.0
         for row in range(matrix.shape[0]):
             for column in range(matrix.shape[1]):
                 cell = matrix[row, column]
                 if np.isfinite(cell):
-                    colour = "black" if cell > middle else "white"
+                    red, green, blue, _ = image.cmap(image.norm(cell))
+                    # Dark text on light cells, light text on dark ones (relative luminance).
+                    colour = "black" if 0.2126 * red + 0.7152 * green + 0.0722 * blue > 0.5 else "white"
                     ax.text(column, row, fmt.format(cell), ha="center", va="center", fontsize=7, color=colour)
     plt.colorbar(image, ax=ax)
     return image

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
-from superposition.config import param, parse_config
+from superposition.config import param, parse_config, schema_yaml
 from superposition.toy_sae.config import ToySAEConfig
 
 
@@ -28,3 +29,12 @@ def load_workflow_config(config: dict[str, Any], schema_file: Path | str | None 
     """
     schema = yaml.safe_load(Path(schema_file).read_text(encoding="utf-8")) if schema_file else None
     return parse_config(WorkflowConfig, config, schema)
+
+
+if __name__ == "__main__":
+    # `python -m superposition.workflow_config [PATH]`: write the JSON schema of config.yaml (`make schema`).
+    text = schema_yaml(WorkflowConfig)
+    if len(sys.argv) > 1:
+        Path(sys.argv[1]).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)

@@ -21,9 +21,19 @@ except ConfigError as error:
     raise WorkflowError(str(error)) from None
 
 
+def _sorted_keys(value):
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    return value
+
+
 def experiment_config(experiment, section):
-    """A section of an experiment's config as a plain dict (a Snakemake param: changes rerun the job)."""
-    return config[experiment][section]
+    """A section of an experiment's config as a Snakemake param: a change of value reruns the job.
+
+    Keys are sorted because Snakemake compares params including key order, and merging --configfile overrides
+    can reorder keys without changing any value.
+    """
+    return _sorted_keys(config[experiment][section])
 
 
 wildcard_constraints:

@@ -3,7 +3,7 @@
 TOY_SAE_FIGURES = [
     "fig01_mmcs_vs_l1", "fig02_mmcs_vs_ratio", "fig03_mmcs_heatmap", "fig04_dead_latents",
     "fig05_reconstruction_loss", "fig06_l1_loss", "fig07_std_log_reconstruction", "fig08_std_log_l1",
-    "fig09_ssll", "fig10_mmcs_with_larger", "training_curves",
+    "fig09_ssll", "fig10_mmcs_with_larger", "training_curves", "recovery_by_frequency",
 ]
 
 
@@ -12,7 +12,7 @@ rule toy_sae_data:
         ground_truth="data/toy_sae/ground_truth.safetensors",
     params:
         data=experiment_config("toy_sae", "data"),
-        code=code_fingerprint("superposition.toy_sae.pipeline"),
+        code=code_fingerprint("superposition.toy_sae.ground_truth"),
     log:
         "logs/toy_sae/data.log",
     script:
@@ -27,7 +27,7 @@ rule toy_sae_train:
     params:
         train=experiment_config("toy_sae", "train"),
         device=config["device"],
-        code=code_fingerprint("superposition.toy_sae.pipeline"),
+        code=code_fingerprint("superposition.toy_sae.train"),
     threads: workflow.cores
     resources:
         gpu=1,
@@ -45,9 +45,10 @@ rule toy_sae_evaluate:
         metrics_csv="results/toy_sae/metrics.csv",
         metrics_json="results/toy_sae/metrics.json",
         history_csv="results/toy_sae/training_history.csv",
+        recovery_csv="results/toy_sae/recovery_by_frequency.csv",
     params:
         evaluate=experiment_config("toy_sae", "evaluate"),
-        code=code_fingerprint("superposition.toy_sae.pipeline"),
+        code=code_fingerprint("superposition.toy_sae.evaluate"),
     threads: workflow.cores
     log:
         "logs/toy_sae/evaluate.log",
@@ -74,6 +75,7 @@ rule toy_sae_report:
         metrics_csv=rules.toy_sae_evaluate.output.metrics_csv,
         metrics_json=rules.toy_sae_evaluate.output.metrics_json,
         history_csv=rules.toy_sae_evaluate.output.history_csv,
+        recovery_csv=rules.toy_sae_evaluate.output.recovery_csv,
         claims=rules.toy_sae_claims.output.claims,
     output:
         notebook="results/toy_sae/toy_sae.ipynb",

@@ -3,7 +3,7 @@
 from superposition.config import parse_config
 from superposition.logs import rule_log
 from superposition.toy_sae.config import ToyDataConfig
-from superposition.toy_sae.pipeline import make_ground_truth
+from superposition.toy_sae.ground_truth import make_ground_truth
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 

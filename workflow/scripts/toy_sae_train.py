@@ -3,7 +3,7 @@
 from superposition.config import parse_config
 from superposition.logs import rule_log
 from superposition.toy_sae.config import ToyTrainConfig
-from superposition.toy_sae.pipeline import train_toy_sweep
+from superposition.toy_sae.train import train_toy_sweep
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 

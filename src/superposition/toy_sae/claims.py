@@ -55,8 +55,9 @@ def _fig1_goldilocks(table: pd.DataFrame) -> Claim:
     best = float(row.mmcs.max())
     in_range = [v for v in good if GOLDILOCKS[0] <= v <= GOLDILOCKS[1]]
     passed = len(good) >= 2 and bool(in_range) and best >= 0.95
+    listed = ", ".join(f"{v:.3g}" for v in good) or "none"
     return Claim(**claim, measured={"l1_with_mmcs_ge_0.9": good, "best_mmcs": best},
-                 measured_summary=f"MMCS ≥ 0.9 at L1 {good}; best {best:.3f}", passed=passed)
+                 measured_summary=f"MMCS ≥ 0.9 at L1 {listed}; best {best:.3f}", passed=passed)
 
 
 def _fig1_extremes(table: pd.DataFrame) -> Claim:
@@ -116,12 +117,12 @@ def _fig4_dead(table: pd.DataFrame) -> Claim:
     large = table[(table.dict_ratio >= 2.0 - 1e-9) & np.isclose(table.l1_coefficient, top_l1)]
     if small.empty or large.empty:
         return _untestable(claim, "the grid lacks ratio ≤ 1 with L1 ≤ 0.18, or ratios ≥ 2")
-    offenders = [f"×{r:g}, L1 {a:g}: {int(d)}" for r, a, d in
+    offenders = [f"×{r:g}, L1 {a:.3g}: {int(d)}" for r, a, d in
                  zip(small.dict_ratio, small.l1_coefficient, small.dead_latents) if d > 0]
     dead_large = {f"×{r:g}": int(d) for r, d in zip(large.dict_ratio, large.dead_latents)}
     passed = not offenders and all(d > 0 for d in dead_large.values())
-    summary = (f"dead at ratio ≤ 1, L1 ≤ {DEAD_FREE_L1}: {'; '.join(offenders) or 'none'}; "
-               f"at L1 {top_l1:g}: {dead_large}")
+    summary = (f"dead at ratio ≤ 1, L1 ≤ {DEAD_FREE_L1}: {'; '.join(offenders) or 'none'}; at L1 {top_l1:.3g}: "
+               + ", ".join(f"{ratio} {count}" for ratio, count in dead_large.items()))
     return Claim(**claim, measured={"dead_where_paper_has_none": offenders, "dead_at_largest_l1": dead_large},
                  measured_summary=summary, passed=passed)
 
@@ -143,7 +144,7 @@ def _fig10_mmcs_larger(table: pd.DataFrame) -> Claim:
     return Claim(**claim, measured={"peak_ratio": float(best.dict_ratio), "peak_l1": float(best.l1_coefficient),
                                     "peak_value": float(best.mmcs_with_larger)},
                  measured_summary=f"peak {best.mmcs_with_larger:.3f} at ×{best.dict_ratio:g}, "
-                                  f"L1 {best.l1_coefficient:g}", passed=passed)
+                                  f"L1 {best.l1_coefficient:.3g}", passed=passed)
 
 
 def _fig3_best_l1(table: pd.DataFrame) -> Claim:
@@ -164,7 +165,7 @@ def _fig3_best_l1(table: pd.DataFrame) -> Claim:
     values = list(best_l1.values())
     passed = all(b >= a for a, b in zip(values, values[1:]))
     return Claim(**claim, measured={"best_l1_by_ratio": best_l1},
-                 measured_summary=", ".join(f"×{r:g}: {a:g}" for r, a in best_l1.items()), passed=passed)
+                 measured_summary=", ".join(f"×{r:g}: {a:.3g}" for r, a in best_l1.items()), passed=passed)
 
 
 def toy_sae_claims(table: pd.DataFrame) -> list[Claim]:

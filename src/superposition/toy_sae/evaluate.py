@@ -1,91 +1,27 @@
-"""The stages of experiment `toy_sae`: ground truth → sweep training → metrics.
-
-Each public function is what one Snakemake rule calls; all of them also run from a notebook or a test.
-"""
+"""Evaluation stage of experiment `toy_sae`: every metric of the report's Figures 1–10 per grid point."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-from safetensors import safe_open
 
-from superposition.io import atomic_path, atomic_save_safetensors, atomic_write_json
-from superposition.metrics import count_dead_latents, mmcs, mmcs_with_larger, standardized_log
-from superposition.runtime import make_generator, resolve_device
+from superposition.io import atomic_path, atomic_write_json
+from superposition.metrics import count_dead_latents, max_cosine_similarity, mmcs_with_larger, standardized_log
+from superposition.runtime import make_generator
 from superposition.sae import sae_loss
-from superposition.sweep import SweepGrid, TrainedSweep, load_sweep, save_sweep, train_sweep
-from superposition.toy_data import ToyDataGenerator
-from superposition.toy_sae.config import ToyDataConfig, ToyEvaluateConfig, ToyTrainConfig
+from superposition.sweep import SweepGrid, TrainedSweep, load_sweep
+from superposition.toy_sae.config import ToyEvaluateConfig
+from superposition.toy_sae.ground_truth import load_ground_truth
 
-__all__ = ["make_ground_truth", "load_ground_truth", "dict_sizes", "toy_batches", "train_toy_sweep",
-           "evaluate_toy_sweep", "history_table", "METRIC_COLUMNS"]
-
-log = logging.getLogger(__name__)
+__all__ = ["evaluate_toy_sweep", "history_table", "recovery_by_frequency", "count_dead_latents_grid",
+           "metrics_payload", "METRIC_COLUMNS"]
 
 METRIC_COLUMNS = ["l1_coefficient", "dict_ratio", "dict_size", "mmcs", "mmcs_with_larger", "dead_latents",
                   "reconstruction_loss", "l1_loss", "std_log_reconstruction", "std_log_l1", "ssll"]
-
-
-def make_ground_truth(config: ToyDataConfig, path: Path) -> ToyDataGenerator:
-    """Draw the features and covariance of the toy data and save them (safetensors) to ``path``."""
-    generator = ToyDataGenerator.create(config.n_features, config.dim, config.decay, config.mean_active,
-                                        config.seed)
-    metadata = {"decay": repr(config.decay), "mean_active": repr(config.mean_active), "seed": str(config.seed)}
-    atomic_save_safetensors({"features": generator.features,
-                             "covariance_cholesky": generator.covariance_cholesky}, path, metadata)
-    return generator
-
-
-def load_ground_truth(path: Path) -> ToyDataGenerator:
-    """Read the generator written by :func:`make_ground_truth`."""
-    with safe_open(str(path), framework="pt") as handle:
-        metadata = handle.metadata()
-        features = handle.get_tensor("features")
-        cholesky = handle.get_tensor("covariance_cholesky")
-    return ToyDataGenerator(features, cholesky, float(metadata["decay"]), float(metadata["mean_active"]))
-
-
-def dict_sizes(n_features: int, ratios: tuple[float, ...]) -> tuple[int, ...]:
-    """Dictionary sizes J = ratio × G; each must be a whole number."""
-    sizes = []
-    for ratio in ratios:
-        size = ratio * n_features
-        if abs(size - round(size)) > 1e-9 or round(size) < 1:
-            raise ValueError(f"dict ratio {ratio} × G={n_features} = {size} is not a whole number of latents")
-        sizes.append(int(round(size)))
-    return tuple(sizes)
-
-
-def toy_batches(generator: ToyDataGenerator, batch_size: int, seed: int, device: torch.device) -> Iterator[torch.Tensor]:
-    """An endless stream of (batch_size, h) toy batches, generated on ``device`` from ``seed``."""
-    on_device = generator.to(device)
-    rng = make_generator(seed, device)
-    while True:
-        yield on_device.sample(batch_size, rng)
-
-
-def train_toy_sweep(
-    ground_truth: Path, config: ToyTrainConfig, device: str, output: Path, progress: bool = True
-) -> TrainedSweep:
-    """Train the configured grid on streamed toy data and save it to ``output``."""
-    generator = load_ground_truth(ground_truth)
-    torch_device = resolve_device(device)
-    grid = SweepGrid(config.l1_coefficients, dict_sizes(generator.n_features, config.dict_ratios))
-    log.info("training %d SAEs (%d latents in all) for %d steps on %s", grid.n_models, grid.total_latents(),
-             config.steps, torch_device)
-    trained = train_sweep(toy_batches(generator, config.batch_size, config.data_seed, torch_device),
-                          generator.dim, grid, config.steps, config.lr, config.seed, torch_device,
-                          config.log_every, progress)
-    trained.metadata["train_config"] = json.dumps(dataclasses.asdict(config))
-    save_sweep(trained, output)
-    return trained
 
 
 def history_table(trained: TrainedSweep, n_features: int) -> pd.DataFrame:
@@ -117,19 +53,38 @@ def _held_out_losses(trained: TrainedSweep, data: torch.Tensor, chunk: int = 102
     return reconstruction, l1
 
 
+def recovery_by_frequency(best_cosines: np.ndarray, grid: SweepGrid, n_features: int, groups: int = 8) -> pd.DataFrame:
+    """MMCS restricted to groups of ground-truth features ordered by frequency.
+
+    best_cosines: (n_sizes, n_l1, G) max cosine of each feature. Feature g is active with probability ∝ λ^g, so
+    index order is frequency order; group 0 holds the most frequent G/groups features.
+    """
+    rows = []
+    for size_index, size in enumerate(grid.dict_sizes):
+        for l1_index, alpha in enumerate(grid.l1_coefficients):
+            for group, part in enumerate(np.array_split(best_cosines[size_index, l1_index], groups)):
+                rows.append({"l1_coefficient": alpha, "dict_ratio": size / n_features, "frequency_group": group,
+                             "mmcs": float(part.mean())})
+    return pd.DataFrame(rows)
+
+
 def evaluate_toy_sweep(
     ground_truth: Path, sweep: Path, config: ToyEvaluateConfig, metrics_csv: Path, metrics_json: Path,
-    history_csv: Path,
+    history_csv: Path, recovery_csv: Path,
 ) -> pd.DataFrame:
-    """All metrics of the report's Figures 1–10 for every grid point; writes CSV + JSON tables."""
+    """All metrics of the report's Figures 1–10 for every grid point; writes CSV + JSON tables.
+
+    Also writes the training history and the recovery of features grouped by frequency (a diagnostic).
+    """
     generator = load_ground_truth(ground_truth)
     trained = load_sweep(sweep)
     grid = trained.grid
     data = generator.sample(config.eval_samples, make_generator(config.eval_seed))
     reconstruction, l1 = _held_out_losses(trained, data)
     dead = count_dead_latents_grid(trained, config.dead_window)
-    ground_truth_mmcs = np.array([[mmcs(stack.w_dec[i], generator.features) for i in range(stack.n_models)]
-                                  for stack in trained.stacks])
+    best_cosines = np.array([[max_cosine_similarity(stack.w_dec[i], generator.features).numpy()
+                              for i in range(stack.n_models)] for stack in trained.stacks])  # (n_sizes, n_l1, G)
+    ground_truth_mmcs = best_cosines.mean(axis=-1)
     larger = np.zeros_like(ground_truth_mmcs)
     for l1_index in range(len(grid.l1_coefficients)):
         by_size = {stack.dict_size: stack.w_dec[l1_index] for stack in trained.stacks}
@@ -153,6 +108,8 @@ def evaluate_toy_sweep(
         table.to_csv(temporary, index=False)
     with atomic_path(history_csv) as temporary:
         history_table(trained, generator.n_features).to_csv(temporary, index=False)
+    with atomic_path(recovery_csv) as temporary:
+        recovery_by_frequency(best_cosines, grid, generator.n_features).to_csv(temporary, index=False)
     train_config = json.loads(trained.metadata.get("train_config", "{}"))
     atomic_write_json(metrics_json, metrics_payload(table, trained.steps, config.dead_window, train_config))
     return table

@@ -1,0 +1,107 @@
+"""The toy_sae claims on hand-built metric tables, and the claims.json format."""
+
+import itertools
+
+import jsonschema
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from superposition.claims import Claim, read_claims, write_claims
+from superposition.scorecard import scorecard_markdown, scorecard_rows
+from superposition.toy_sae.claims import toy_sae_claims
+
+L1S = [0.01, 0.0316, 0.1, 0.178, 0.316, 1.0]
+RATIOS = [0.5, 1.0, 2.0, 4.0]
+
+
+def paper_like_table() -> pd.DataFrame:
+    """A metrics table shaped like the report's figures: every claim should pass on it."""
+    best_l1 = {0.5: 0.1, 1.0: 0.1, 2.0: 0.178, 4.0: 0.178}
+    rows = []
+    for ratio, alpha in itertools.product(RATIOS, L1S):
+        distance = abs(np.log10(alpha) - np.log10(best_l1[ratio]))
+        peak = 0.6 if ratio == 0.5 else 0.98
+        dead = 0 if ratio <= 1 and alpha <= 0.18 else (50 if ratio >= 2 and alpha >= 0.3 else 0)
+        rows.append({"l1_coefficient": alpha, "dict_ratio": ratio, "dict_size": int(512 * ratio),
+                     "mmcs": peak - 0.3 * distance, "dead_latents": dead,
+                     "mmcs_with_larger": np.nan if ratio == 4.0 else (0.9 if ratio == 1.0 else 0.7) - 0.1 * distance})
+    return pd.DataFrame(rows)
+
+
+def by_id(claims: list[Claim]) -> dict[str, Claim]:
+    return {claim.id: claim for claim in claims}
+
+
+def test_every_claim_passes_on_a_paper_like_table():
+    claims = toy_sae_claims(paper_like_table())
+    assert [c.id for c in claims if c.passed is not True] == []
+
+
+def test_dead_latent_where_the_paper_has_none_fails_fig4():
+    table = paper_like_table()
+    table.loc[(table.dict_ratio == 1.0) & (table.l1_coefficient == 0.178), "dead_latents"] = 3
+    claim = by_id(toy_sae_claims(table))["fig4_dead_latents"]
+    assert claim.passed is False and "×1, L1 0.178: 3" in claim.measured_summary
+
+
+def test_no_dead_latents_in_large_dictionaries_fails_fig4():
+    table = paper_like_table().assign(dead_latents=0)
+    assert by_id(toy_sae_claims(table))["fig4_dead_latents"].passed is False
+
+
+def test_low_peak_fails_goldilocks():
+    table = paper_like_table()
+    table.loc[table.dict_ratio == 1.0, "mmcs"] -= 0.05  # best 0.93 < 0.95
+    assert by_id(toy_sae_claims(table))["fig1_goldilocks"].passed is False
+
+
+def test_flat_curve_fails_extremes():
+    table = paper_like_table()
+    table.loc[table.dict_ratio == 1.0, "mmcs"] = 0.97
+    assert by_id(toy_sae_claims(table))["fig1_extremes"].passed is False
+
+
+def test_decreasing_best_l1_fails_fig3():
+    table = paper_like_table()
+    table.loc[(table.dict_ratio == 4.0) & (table.l1_coefficient == 0.01), "mmcs"] = 0.999
+    assert by_id(toy_sae_claims(table))["fig3_best_l1_grows"].passed is False
+
+
+def test_mmcs_with_larger_peaking_elsewhere_fails_fig10():
+    table = paper_like_table()
+    table.loc[table.dict_ratio == 2.0, "mmcs_with_larger"] = 0.95
+    assert by_id(toy_sae_claims(table))["fig10_mmcs_with_larger"].passed is False
+
+
+def test_small_dictionary_as_good_as_ratio_one_fails_fig2():
+    table = paper_like_table()
+    table.loc[table.dict_ratio == 0.5, "mmcs"] = table.loc[table.dict_ratio == 1.0, "mmcs"].to_numpy()
+    assert by_id(toy_sae_claims(table))["fig2_dict_size"].passed is False
+
+
+def test_missing_grid_points_are_untestable_not_failed():
+    table = paper_like_table()
+    table = table[~np.isclose(table.l1_coefficient, 0.1)]
+    claim = by_id(toy_sae_claims(table))["fig2_dict_size"]
+    assert claim.passed is None and "untestable" in claim.note
+
+
+def test_claims_json_matches_its_schema_and_scorecard(tmp_path, repo):
+    path = tmp_path / "claims.json"
+    write_claims(path, "toy_sae", "A paper", toy_sae_claims(paper_like_table()))
+    payload = read_claims(path)
+    jsonschema.validate(payload, yaml.safe_load((repo / "workflow/schemas/claims.schema.yaml").read_text()))
+    assert payload["n_claims"] == 6 == payload["n_passed"]
+    rows = scorecard_rows([path])
+    assert len(rows) == 6 and {row[-1] for row in rows} == {"pass"}
+    assert "6 of 6 claims pass" in scorecard_markdown([path])
+
+
+def test_nan_measurements_become_null_and_ids_must_be_unique(tmp_path):
+    claim = Claim("a", "s", "src", "p", "r", {"x": float("nan")}, "nan", False)
+    write_claims(tmp_path / "c.json", "toy_sae", "P", [claim])
+    assert read_claims(tmp_path / "c.json")["claims"][0]["measured"] == {"x": None}
+    with pytest.raises(ValueError, match="repeat"):
+        write_claims(tmp_path / "d.json", "toy_sae", "P", [claim, claim])

@@ -1,0 +1,76 @@
+"""Config validation: the stored schema matches the dataclasses, and bad values name their key."""
+
+import copy
+
+import pytest
+import yaml
+from snakemake.utils import update_config
+
+from superposition.config import ConfigError, schema_yaml
+from superposition.workflow_config import WorkflowConfig, load_workflow_config
+
+
+@pytest.fixture
+def default_config(repo):
+    return yaml.safe_load((repo / "config.yaml").read_text())
+
+
+def test_stored_schema_is_generated_from_the_dataclasses(repo):
+    stored = (repo / "workflow/schemas/config.schema.yaml").read_text()
+    assert stored == schema_yaml(WorkflowConfig), "run `make schema` to regenerate the stored schema"
+
+
+def test_default_config_is_valid_and_typed(default_config, repo):
+    config = load_workflow_config(default_config, repo / "workflow/schemas/config.schema.yaml")
+    assert config.toy_sae.data.n_features == 512
+    assert isinstance(config.toy_sae.train.l1_coefficients, tuple)
+    assert all(isinstance(v, float) for v in config.toy_sae.train.dict_ratios)
+
+
+@pytest.mark.parametrize("tier", ["paper", "smoke"])
+def test_tier_configs_are_valid_overrides(default_config, repo, tier):
+    merged = copy.deepcopy(default_config)
+    update_config(merged, yaml.safe_load((repo / f"configs/{tier}.yaml").read_text()))
+    load_workflow_config(merged)
+
+
+def _error_for(config: dict) -> str:
+    with pytest.raises(ConfigError) as error:
+        load_workflow_config(config)
+    return str(error.value)
+
+
+def test_bad_enum_names_key_and_allowed_values(default_config):
+    default_config["device"] = "gpu"
+    message = _error_for(default_config)
+    assert "'device'" in message and "'gpu'" in message and "auto" in message and "cuda" in message
+
+
+def test_out_of_range_value_names_the_nested_key(default_config):
+    default_config["toy_sae"]["train"]["lr"] = -0.1
+    message = _error_for(default_config)
+    assert "toy_sae.train.lr" in message and "0" in message and "learning rate" in message
+
+
+def test_bad_list_item_names_its_index(default_config):
+    default_config["toy_sae"]["train"]["l1_coefficients"][2] = "big"
+    assert "toy_sae.train.l1_coefficients.2" in _error_for(default_config)
+
+
+def test_unknown_key_is_refused_with_the_allowed_keys(default_config):
+    default_config["toy_sae"]["train"]["learning_rate"] = 0.1
+    message = _error_for(default_config)
+    assert "learning_rate" in message and "'lr'" in message
+
+
+def test_missing_key_is_named(default_config):
+    del default_config["toy_sae"]["evaluate"]["dead_window"]
+    message = _error_for(default_config)
+    assert "toy_sae.evaluate" in message and "dead_window" in message
+
+
+def test_every_error_is_reported_at_once(default_config):
+    default_config["device"] = "tpu"
+    default_config["toy_sae"]["data"]["decay"] = 2
+    message = _error_for(default_config)
+    assert "'device'" in message and "toy_sae.data.decay" in message

@@ -1,0 +1,195 @@
+"""End to end: the whole DAG on the smoke tier in a scratch copy of the repository, plus DVC and interruption.
+
+These tests run real Snakemake (and DVC) subprocesses with this interpreter's environment; together they take
+one to two minutes.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from snakemake.utils import update_config
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+WORKFLOW_FILES = ["Snakefile", "config.yaml", "configs", "workflow", "notebooks", "dvc.yaml", ".dvc/config", "src"]
+FIGURES = ["fig01_mmcs_vs_l1", "fig02_mmcs_vs_ratio", "fig03_mmcs_heatmap", "fig04_dead_latents",
+           "fig05_reconstruction_loss", "fig06_l1_loss", "fig07_std_log_reconstruction", "fig08_std_log_l1",
+           "fig09_ssll", "fig10_mmcs_with_larger", "training_curves", "recovery_by_frequency"]
+OUTPUTS = ["data/toy_sae/ground_truth.safetensors", "results/toy_sae/sweep.safetensors",
+           "results/toy_sae/metrics.csv", "results/toy_sae/metrics.json", "results/toy_sae/training_history.csv",
+           "results/toy_sae/recovery_by_frequency.csv",
+           "results/toy_sae/claims.json", "results/toy_sae/toy_sae.ipynb", "results/toy_sae/report.html",
+           "results/scorecard.md", "results/scorecard.html"] + [f"results/toy_sae/figures/{f}.png" for f in FIGURES]
+LOGS = ["logs/toy_sae/data.log", "logs/toy_sae/train.log", "logs/toy_sae/evaluate.log", "logs/toy_sae/claims.log",
+        "logs/toy_sae/report.log", "logs/scorecard.log"]
+
+
+def _environment() -> dict[str, str]:
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "PYTHONUNBUFFERED": "1"}
+
+
+def run(workdir: Path, *args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run a command of the venv (snakemake, dvc, git) in ``workdir``."""
+    result = subprocess.run([*args], cwd=workdir, env=_environment(), capture_output=True, text=True,
+                            timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def make_workdir(repo: Path, destination: Path) -> Path:
+    """Copy the workflow into ``destination`` with the smoke tier merged into its config.yaml."""
+    for name in WORKFLOW_FILES:
+        source, target = repo / name, destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, target)
+    config = yaml.safe_load((repo / "config.yaml").read_text())
+    update_config(config, yaml.safe_load((repo / "configs/smoke.yaml").read_text()))
+    (destination / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return destination
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory) -> Path:
+    """The whole DAG, run once on the smoke tier."""
+    repo = Path(__file__).resolve().parents[1]
+    workdir = make_workdir(repo, tmp_path_factory.mktemp("smoke"))
+    run(workdir, "snakemake", "--cores", "2")
+    return workdir
+
+
+def test_every_declared_output_and_log_exists(smoke_run):
+    missing = [p for p in OUTPUTS + LOGS if not (smoke_run / p).is_file() or (smoke_run / p).stat().st_size == 0]
+    assert missing == []
+    summary = run(smoke_run, "snakemake", "--summary", "--cores", "1").stdout
+    assert "missing" not in summary and "update pending" not in summary
+
+
+def test_no_temporary_files_are_left_behind(smoke_run):
+    assert [p for p in smoke_run.rglob("*.tmp")] == []
+
+
+def test_claims_json_follows_its_schema_and_reaches_the_scorecard(smoke_run):
+    schema = yaml.safe_load((smoke_run / "workflow/schemas/claims.schema.yaml").read_text())
+    claims = json.loads((smoke_run / "results/toy_sae/claims.json").read_text())
+    jsonschema.validate(claims, schema)
+    assert claims["experiment"] == "toy_sae" and claims["n_claims"] == 6
+    scorecard = (smoke_run / "results/scorecard.md").read_text()
+    for claim in claims["claims"]:
+        assert f"| toy_sae | {claim['id']} |" in scorecard
+
+
+def test_metrics_cover_the_whole_grid(smoke_run):
+    config = yaml.safe_load((smoke_run / "config.yaml").read_text())["toy_sae"]["train"]
+    metrics = json.loads((smoke_run / "results/toy_sae/metrics.json").read_text())
+    grid = {(p["l1_coefficient"], p["dict_ratio"]) for p in metrics["points"]}
+    assert grid == {(a, float(r)) for a in config["l1_coefficients"] for r in config["dict_ratios"]}
+    assert metrics["summary"]["steps"] == config["steps"]
+
+
+def test_report_shows_figures_and_claims(smoke_run):
+    html = (smoke_run / "results/toy_sae/report.html").read_text()
+    assert html.count("data:image/png;base64") >= len(FIGURES)
+    assert "fig1_goldilocks" in html and "Interpretations we had to make" in html
+
+
+def test_second_run_has_nothing_to_do(smoke_run):
+    assert "Nothing to be done" in run(smoke_run, "snakemake", "--cores", "1", "-n").stdout
+
+
+def test_config_change_reruns_only_what_depends_on_it(smoke_run):
+    dry = run(smoke_run, "snakemake", "--cores", "1", "-n", "--config", "device=cpu",
+              "--configfile", "configs/smoke.yaml").stdout
+    assert "Nothing to be done" in dry
+    config = yaml.safe_load((smoke_run / "config.yaml").read_text())
+    changed = copy.deepcopy(config)
+    changed["toy_sae"]["evaluate"]["eval_samples"] = 256
+    (smoke_run / "changed.yaml").write_text(yaml.safe_dump(changed))
+    dry = run(smoke_run, "snakemake", "--cores", "1", "-n", "--configfile", "changed.yaml").stdout
+    assert "toy_sae_evaluate" in dry and "toy_sae_train" not in dry and "toy_sae_data" not in dry
+
+
+def test_bad_config_value_fails_naming_the_key(smoke_run):
+    result = run(smoke_run, "snakemake", "--cores", "1", "-n", "--config", "device=gpu", check=False)
+    assert result.returncode != 0
+    assert "config key 'device'" in result.stderr + result.stdout
+    assert "auto" in result.stderr + result.stdout
+
+
+def test_dvc_repro_twice_second_is_a_no_op(smoke_run):
+    run(smoke_run, "git", "init", "-q")
+    run(smoke_run, "dvc", "init", "-q", "--force")
+    shutil.copy2(Path(__file__).resolve().parents[1] / ".dvc/config", smoke_run / ".dvc/config")
+    first = run(smoke_run, "dvc", "repro")
+    assert "toy_sae" in first.stdout
+    second = run(smoke_run, "dvc", "repro")
+    assert "Running stage" not in second.stdout, second.stdout
+    assert "up to date" in second.stdout.lower() or "didn't change" in second.stdout
+    # DVC keeps Snakemake's view consistent: nothing to redo afterwards either.
+    assert "Nothing to be done" in run(smoke_run, "snakemake", "--cores", "1", "-n").stdout
+
+
+def _training_processes(workdir: Path) -> list[int]:
+    """PIDs of the toy_sae_train job script running in ``workdir``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError):
+            continue
+        if entry.name.isdigit() and str(workdir) in command and "toy_sae_train" in command:
+            pids.append(int(entry.name))
+    return pids
+
+
+def _start_training(workdir: Path, target: str) -> subprocess.Popen:
+    """Start Snakemake on ``target`` and return once the training job reports progress."""
+    process = subprocess.Popen(["snakemake", "--cores", "2", target], cwd=workdir, env=_environment(),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    log = workdir / "logs/toy_sae/train.log"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (log.is_file() and "sweep:" in log.read_text()):
+        time.sleep(0.5)
+    time.sleep(1)
+    assert process.poll() is None, "training finished before it could be interrupted"
+    return process
+
+
+def test_interrupted_training_leaves_nothing_half_written_and_resumes(tmp_path):
+    repo = Path(__file__).resolve().parents[1]
+    workdir = make_workdir(repo, tmp_path)
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["toy_sae"]["train"]["steps"] = 20000  # long enough (~10 s) to interrupt mid-training
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    target = "results/toy_sae/sweep.safetensors"
+
+    # 1. The training job is killed outright (as by the OOM killer): Snakemake reports the failure.
+    process = _start_training(workdir, target)
+    for pid in _training_processes(workdir):
+        os.kill(pid, signal.SIGKILL)
+    assert process.wait(timeout=60) != 0
+    assert not (workdir / target).exists()
+
+    # 2. The user presses Ctrl-C (SIGINT to the whole process group).
+    process = _start_training(workdir, target)
+    os.killpg(process.pid, signal.SIGINT)
+    process.wait(timeout=60)
+    assert not (workdir / target).exists()
+    assert list((workdir / "results").rglob("*.tmp")) == []
+
+    # Rerunning the same command completes the work.
+    run(workdir, "snakemake", "--cores", "2", target)
+    assert (workdir / target).is_file()
