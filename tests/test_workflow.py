@@ -138,7 +138,16 @@ def test_dvc_repro_twice_second_is_a_no_op(smoke_run):
     second = run(smoke_run, "dvc", "repro")
     assert "Running stage" not in second.stdout, second.stdout
     assert "up to date" in second.stdout.lower() or "didn't change" in second.stdout
-    # DVC keeps Snakemake's view consistent: nothing to redo afterwards either.
+    # DVC keeps Snakemake's view consistent (hard-linked cache): nothing to redo afterwards either.
+    assert "Nothing to be done" in run(smoke_run, "snakemake", "--cores", "1", "-n").stdout
+    # A config change runs the stage again; Snakemake replaces the (read-only, hard-linked) outputs it redoes.
+    config = yaml.safe_load((smoke_run / "config.yaml").read_text())
+    config["toy_sae"]["evaluate"]["eval_seed"] += 1
+    (smoke_run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    third = run(smoke_run, "dvc", "repro")
+    assert "Running stage 'toy_sae'" in third.stdout
+    assert "rule toy_sae_evaluate:" in third.stderr and "rule toy_sae_train:" not in third.stderr
+    assert "Running stage" not in run(smoke_run, "dvc", "repro").stdout
     assert "Nothing to be done" in run(smoke_run, "snakemake", "--cores", "1", "-n").stdout
 
 

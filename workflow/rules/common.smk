@@ -21,6 +21,11 @@ except ConfigError as error:
     raise WorkflowError(str(error)) from None
 
 
+# Threads for jobs that use every core they get: Snakemake scales a job's threads down to --cores (unlike
+# `workflow.cores`, this also works where no core count is set, as in `snakemake --report`).
+ALL_CORES = 1024
+
+
 def _sorted_keys(value):
     if isinstance(value, dict):
         return {key: _sorted_keys(value[key]) for key in sorted(value)}

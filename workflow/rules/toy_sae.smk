@@ -28,7 +28,7 @@ rule toy_sae_train:
         train=experiment_config("toy_sae", "train"),
         device=config["device"],
         code=code_fingerprint("superposition.toy_sae.train"),
-    threads: workflow.cores
+    threads: ALL_CORES
     resources:
         gpu=1,
     log:
@@ -49,7 +49,7 @@ rule toy_sae_evaluate:
     params:
         evaluate=experiment_config("toy_sae", "evaluate"),
         code=code_fingerprint("superposition.toy_sae.evaluate"),
-    threads: workflow.cores
+    threads: ALL_CORES
     log:
         "logs/toy_sae/evaluate.log",
     script:
