@@ -120,7 +120,8 @@ def main() -> None:
     achieved = flops_per_step / batched / 1e9
     results = {
         "torch": torch.__version__, "threads": torch.get_num_threads(),
-        "grid": f"{len(DEFAULT_L1)} L1 x {len(DEFAULT_RATIOS)} ratios, {grid.total_latents()} latents, batch {args.batch_size}",
+        "grid": f"{len(DEFAULT_L1)} L1 x {len(DEFAULT_RATIOS)} ratios, {grid.total_latents()} latents, "
+                f"batch {args.batch_size}",
         "matmul_peak_gflops": round(peak, 1), "batched_ms_per_step": round(batched * 1e3, 1),
         "batched_gflops": round(achieved, 1), "fraction_of_peak": round(achieved / peak, 3),
         "loop_fast_ms_per_step": round(loop_fast * 1e3, 1), "speedup_vs_loop_fast": round(loop_fast / batched, 2),

@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from superposition.metrics import (count_dead_latents, max_cosine_similarity, mmcs, mmcs_with_larger,
-                                   standardized_log, summed_standardized_log_loss)
+from superposition.metrics import (
+    count_dead_latents,
+    max_cosine_similarity,
+    mmcs,
+    mmcs_with_larger,
+    standardized_log,
+    summed_standardized_log_loss,
+)
 
 
 def test_mmcs_of_a_dictionary_with_itself_is_one():

@@ -3,8 +3,17 @@
 import pytest
 import torch
 
-from superposition.sae import (SAEStack, Workspace, decode, encode, init_sae, loss_and_gradients, model_seed,
-                               normalized_decoder, sae_loss)
+from superposition.sae import (
+    SAEStack,
+    Workspace,
+    decode,
+    encode,
+    init_sae,
+    loss_and_gradients,
+    model_seed,
+    normalized_decoder,
+    sae_loss,
+)
 
 
 def test_encode_known_answer():
@@ -36,8 +45,9 @@ def test_loss_known_answer():
 def test_hand_written_gradient_matches_autograd(dict_size):
     torch.manual_seed(0)
     dim, batch = 5, 7
-    stack = SAEStack(torch.randn(3, dict_size, dim, dtype=torch.float64), torch.randn(3, dict_size, dtype=torch.float64),
-                     torch.randn(3, dict_size, dim, dtype=torch.float64), torch.tensor([0.0, 0.3, 2.0], dtype=torch.float64))
+    double = dict(dtype=torch.float64)
+    stack = SAEStack(torch.randn(3, dict_size, dim, **double), torch.randn(3, dict_size, **double),
+                     torch.randn(3, dict_size, dim, **double), torch.tensor([0.0, 0.3, 2.0], **double))
     x = torch.randn(batch, dim, dtype=torch.float64)
     reconstruction, l1, codes, grads = loss_and_gradients(x, stack)
 

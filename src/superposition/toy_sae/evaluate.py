@@ -10,7 +10,13 @@ import pandas as pd
 import torch
 
 from superposition.io import atomic_path, atomic_write_json
-from superposition.metrics import count_dead_latents, max_cosine_similarity, mmcs_with_larger, standardized_log
+from superposition.metrics import (
+    count_dead_latents,
+    max_cosine_similarity,
+    mmcs_with_larger,
+    standardized_log,
+    summed_standardized_log_loss,
+)
 from superposition.runtime import make_generator
 from superposition.sae import sae_loss
 from superposition.sweep import SweepGrid, TrainedSweep, load_sweep
@@ -91,6 +97,7 @@ def evaluate_toy_sweep(
         values = mmcs_with_larger(by_size)
         larger[:, l1_index] = [values[size] for size in grid.dict_sizes]
     std_rec, std_l1 = standardized_log(reconstruction), standardized_log(l1)
+    ssll = summed_standardized_log_loss(reconstruction, l1)
 
     rows = []
     for size_index, size in enumerate(grid.dict_sizes):
@@ -101,7 +108,7 @@ def evaluate_toy_sweep(
                 "mmcs": ground_truth_mmcs[at], "mmcs_with_larger": larger[at], "dead_latents": int(dead[at]),
                 "reconstruction_loss": reconstruction[at], "l1_loss": l1[at],
                 "std_log_reconstruction": std_rec[at], "std_log_l1": std_l1[at],
-                "ssll": std_rec[at] + std_l1[at],
+                "ssll": ssll[at],
             })
     table = pd.DataFrame(rows, columns=METRIC_COLUMNS)
     with atomic_path(metrics_csv) as temporary:

@@ -32,7 +32,9 @@ def dict_sizes(n_features: int, ratios: tuple[float, ...]) -> tuple[int, ...]:
     return tuple(sizes)
 
 
-def toy_batches(generator: ToyDataGenerator, batch_size: int, seed: int, device: torch.device) -> Iterator[torch.Tensor]:
+def toy_batches(
+    generator: ToyDataGenerator, batch_size: int, seed: int, device: torch.device
+) -> Iterator[torch.Tensor]:
     """An endless stream of (batch_size, h) toy batches, generated on ``device`` from ``seed``."""
     on_device = generator.to(device)
     rng = make_generator(seed, device)

@@ -1,0 +1,86 @@
+"""The toy_sae stages as library calls on a tiny configuration."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from superposition.metrics import mmcs
+from superposition.sweep import load_sweep
+from superposition.toy_sae.config import ToyDataConfig, ToyEvaluateConfig, ToyTrainConfig
+from superposition.toy_sae.evaluate import METRIC_COLUMNS, evaluate_toy_sweep
+from superposition.toy_sae.ground_truth import load_ground_truth, make_ground_truth
+from superposition.toy_sae.train import dict_sizes, train_toy_sweep
+
+DATA = ToyDataConfig(n_features=16, dim=8, mean_active=2.0, decay=0.99, seed=0)
+TRAIN = ToyTrainConfig(l1_coefficients=(0.03, 0.3), dict_ratios=(0.5, 1.0, 2.0), batch_size=32, steps=40,
+                       lr=3e-3, seed=0, data_seed=1, log_every=10)
+EVALUATE = ToyEvaluateConfig(dead_window=10, eval_samples=256, eval_seed=2)
+
+
+@pytest.fixture(scope="module")
+def stage_outputs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("toy_sae")
+    make_ground_truth(DATA, folder / "ground_truth.safetensors")
+    train_toy_sweep(folder / "ground_truth.safetensors", TRAIN, "cpu", folder / "sweep.safetensors", progress=False)
+    table = evaluate_toy_sweep(folder / "ground_truth.safetensors", folder / "sweep.safetensors", EVALUATE,
+                               folder / "metrics.csv", folder / "metrics.json", folder / "history.csv",
+                               folder / "recovery.csv")
+    return folder, table
+
+
+def test_ground_truth_round_trip(tmp_path):
+    made = make_ground_truth(DATA, tmp_path / "gt.safetensors")
+    loaded = load_ground_truth(tmp_path / "gt.safetensors")
+    torch.testing.assert_close(loaded.features, made.features)
+    torch.testing.assert_close(loaded.covariance_cholesky, made.covariance_cholesky)
+    assert (loaded.decay, loaded.mean_active) == (0.99, 2.0)
+
+
+def test_dict_sizes_must_be_whole():
+    assert dict_sizes(512, (0.25, 1.0, 32.0)) == (128, 512, 16384)
+    with pytest.raises(ValueError, match="whole number"):
+        dict_sizes(10, (0.25,))
+
+
+def test_metrics_table_covers_the_grid_with_consistent_values(stage_outputs):
+    folder, table = stage_outputs
+    assert list(table.columns) == METRIC_COLUMNS and len(table) == 6
+    assert set(zip(table.l1_coefficient, table.dict_ratio)) == {(a, r) for a in (0.03, 0.3) for r in (0.5, 1.0, 2.0)}
+    # MMCS in the table is the metric on the saved decoder.
+    sweep, generator = load_sweep(folder / "sweep.safetensors"), load_ground_truth(folder / "ground_truth.safetensors")
+    row = table[(table.l1_coefficient == 0.3) & (table.dict_ratio == 2.0)].iloc[0]
+    assert row.mmcs == pytest.approx(mmcs(sweep.stacks[2].w_dec[1], generator.features), abs=1e-6)
+    np.testing.assert_allclose(table.ssll, table.std_log_reconstruction + table.std_log_l1)
+    assert table[table.dict_ratio == 2.0].mmcs_with_larger.isna().all()
+    assert table[table.dict_ratio < 2.0].mmcs_with_larger.notna().all()
+    assert pd.read_csv(folder / "metrics.csv").shape == table.shape
+
+
+def test_metrics_json_records_the_training_config(stage_outputs):
+    folder, _ = stage_outputs
+    payload = json.loads((folder / "metrics.json").read_text())
+    assert payload["train_config"]["steps"] == 40 and payload["summary"]["n_models"] == 6
+    assert payload["summary"]["best_l1_ratio_1"] in (0.03, 0.3)
+
+
+def test_history_and_recovery_tables(stage_outputs):
+    folder, table = stage_outputs
+    history = pd.read_csv(folder / "history.csv")
+    assert sorted(history.step.unique()) == [10, 20, 30, 40] and len(history) == 4 * 6
+    recovery = pd.read_csv(folder / "recovery.csv")
+    assert sorted(recovery.frequency_group.unique()) == list(range(8))
+    # Groups of equal size: their mean is the overall MMCS.
+    means = recovery.groupby(["l1_coefficient", "dict_ratio"]).mmcs.mean()
+    for row in table.itertuples():
+        assert means[(row.l1_coefficient, row.dict_ratio)] == pytest.approx(row.mmcs, abs=1e-6)
+
+
+def test_dead_window_longer_than_training_is_refused(tmp_path, stage_outputs):
+    folder, _ = stage_outputs
+    with pytest.raises(ValueError, match="dead_window"):
+        evaluate_toy_sweep(folder / "ground_truth.safetensors", folder / "sweep.safetensors",
+                           ToyEvaluateConfig(dead_window=41, eval_samples=8, eval_seed=0), tmp_path / "m.csv",
+                           tmp_path / "m.json", tmp_path / "h.csv", tmp_path / "r.csv")
