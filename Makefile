@@ -49,7 +49,7 @@ $(VENV)/.installed-$(ENV): $(LOCK) pyproject.toml | $(UV)
 	fi; \
 	[ -x $(VENV_PY) ] || $(UV) venv --quiet --python $(PYTHON) $(VENV); \
 	if ! $(UV) pip sync --quiet --python $(VENV_PY) $$extra "$$lock"; then \
-	  echo "error: could not install $$lock into $(VENV). If torch==2.13.0+cpu was not found, point" >&2; \
+	  echo "error: could not install $(LOCK) into $(VENV). If torch==2.13.0+cpu was not found, point" >&2; \
 	  echo "       FIND_LINKS at the folder holding its wheel, or use ENV=cuda on a GPU machine." >&2; \
 	  rm -f $(VENV).lock.tmp; exit 1; \
 	fi; \
