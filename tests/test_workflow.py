@@ -166,9 +166,11 @@ def _training_processes(workdir: Path) -> list[int]:
 
 def _start_training(workdir: Path, target: str) -> subprocess.Popen:
     """Start Snakemake on ``target`` and return once the training job reports progress."""
-    process = subprocess.Popen(["snakemake", "--cores", "2", target], cwd=workdir, env=_environment(),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     log = workdir / "logs/toy_sae/train.log"
+    log.unlink(missing_ok=True)  # wait for this run's progress, not an earlier run's
+    with open(workdir / "snakemake.out", "a", encoding="utf-8") as output:  # a file: a pipe could fill and block
+        process = subprocess.Popen(["snakemake", "--cores", "2", target], cwd=workdir, env=_environment(),
+                                   stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (log.is_file() and "sweep:" in log.read_text()):
         time.sleep(0.5)
