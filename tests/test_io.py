@@ -44,3 +44,4 @@ def test_safetensors_round_trip_and_checksum(tmp_path):
     atomic_save_safetensors(tensors, tmp_path / "w.safetensors", {"k": "v"})
     torch.testing.assert_close(load_file(str(tmp_path / "w.safetensors"))["w"], tensors["w"])
     assert len(sha256_file(tmp_path / "w.safetensors")) == 64
+

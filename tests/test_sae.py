@@ -5,7 +5,6 @@ import torch
 
 from superposition.sae import (
     SAEStack,
-    Workspace,
     decode,
     encode,
     init_sae,
@@ -60,18 +59,6 @@ def test_hand_written_gradient_matches_autograd(dict_size):
     torch.testing.assert_close(codes, ref_codes.detach())
     for grad, leaf in zip(grads, leaves):
         torch.testing.assert_close(grad, leaf.grad)
-
-
-def test_workspace_is_reused_and_gives_the_same_result():
-    stack = SAEStack.create(6, 12, [0.1, 1.0], seed=0)
-    x = torch.randn(9, 6)
-    workspace = Workspace.for_stack(stack, 9)
-    first = loss_and_gradients(x, stack, workspace)
-    fresh = loss_and_gradients(x, stack)
-    assert first[2].data_ptr() == workspace.codes.data_ptr()
-    for a, b in zip(first[3], fresh[3]):
-        torch.testing.assert_close(a, b)
-    assert not workspace.fits(stack, 10)
 
 
 def test_orthogonal_decoder_initialisation():

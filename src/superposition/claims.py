@@ -15,9 +15,15 @@ from typing import Any
 
 from superposition.io import atomic_write_json, read_json
 
-__all__ = ["Claim", "write_claims", "read_claims", "CLAIMS_FORMAT"]
+__all__ = ["Claim", "write_claims", "read_claims", "verdict", "CLAIMS_FORMAT"]
 
 CLAIMS_FORMAT = 1
+_VERDICTS = {True: "pass", False: "FAIL", None: "n/a"}
+
+
+def verdict(passed: bool | None) -> str:
+    """The word for a claim's outcome: pass, FAIL, or n/a (untestable here)."""
+    return _VERDICTS[passed]
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ A :class:`SAEStack` holds ``n`` such SAEs of the same size ``J`` (one per L1 coe
 tensors, so a whole column of the sweep grid trains with batched matmuls. The gradient is written out by
 hand in :func:`loss_and_gradients` (checked against autograd in the tests): on a CPU this removes most of
 autograd's elementwise passes over the (n, batch, J) activations and makes the sweep ~1.5× faster.
+(Trainers also call :func:`~superposition.runtime.retain_freed_memory`, which removes the page faults of
+re-allocating these tensors every step.)
 
 Initialisation (the report names only the decoder's): the decoder is orthogonal (``torch.nn.init.orthogonal_``
 on the h×J matrix, Hu et al. 2020); the encoder weight and bias use ``torch.nn.Linear``'s default
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 import torch
 
 __all__ = ["SAEStack", "init_sae", "model_seed", "normalized_decoder", "encode", "decode", "sae_loss",
-           "loss_and_gradients", "Workspace"]
+           "loss_and_gradients"]
 
 
 def model_seed(seed: int, dict_size: int, l1_coefficient: float) -> int:
@@ -117,85 +119,35 @@ def sae_loss(x: torch.Tensor, stack: SAEStack) -> tuple[torch.Tensor, torch.Tens
     return reconstruction, l1, codes
 
 
-@dataclass
-class Workspace:
-    """Buffers reused by :func:`loss_and_gradients` across steps.
-
-    Fresh (n, batch, J) tensors every step cost page faults on the CPU (~20 % of a step at the default
-    scale); reusing them removes that. Shapes: codes/grad_codes (n, B, J), active (n, B, J) bool,
-    residual (n, B, h), decoder/grad_decoder/grad_w_enc/product (n, J, h), decoder_norm/radial (n, J, 1),
-    grad_b_enc (n, J).
-    """
-
-    codes: torch.Tensor
-    grad_codes: torch.Tensor
-    active: torch.Tensor
-    residual: torch.Tensor
-    decoder: torch.Tensor
-    grad_decoder: torch.Tensor
-    grad_w_enc: torch.Tensor
-    product: torch.Tensor
-    decoder_norm: torch.Tensor
-    radial: torch.Tensor
-    grad_b_enc: torch.Tensor
-
-    @classmethod
-    def for_stack(cls, stack: SAEStack, batch_size: int) -> "Workspace":
-        """Empty buffers for ``stack`` and batches of ``batch_size``, on the stack's device."""
-        n, size, dim = stack.w_enc.shape
-        device, dtype = stack.w_enc.device, stack.w_enc.dtype
-
-        def empty(*shape: int, dtype: torch.dtype = dtype) -> torch.Tensor:
-            return torch.empty(*shape, device=device, dtype=dtype)
-
-        return cls(
-            codes=empty(n, batch_size, size), grad_codes=empty(n, batch_size, size),
-            active=empty(n, batch_size, size, dtype=torch.bool), residual=empty(n, batch_size, dim),
-            decoder=empty(n, size, dim), grad_decoder=empty(n, size, dim), grad_w_enc=empty(n, size, dim),
-            product=empty(n, size, dim), decoder_norm=empty(n, size, 1), radial=empty(n, size, 1),
-            grad_b_enc=empty(n, size),
-        )
-
-    def fits(self, stack: SAEStack, batch_size: int) -> bool:
-        """Whether these buffers have the shapes, device and dtype that ``stack`` and ``batch_size`` need."""
-        n, size, dim = stack.w_enc.shape
-        return (tuple(self.codes.shape) == (n, batch_size, size) and self.residual.shape[-1] == dim
-                and self.codes.device == stack.w_enc.device and self.codes.dtype == stack.w_enc.dtype)
-
-
 @torch.no_grad()
 def loss_and_gradients(
-    x: torch.Tensor, stack: SAEStack, workspace: Workspace | None = None
+    x: torch.Tensor, stack: SAEStack
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[torch.Tensor]]:
     """The losses of :func:`sae_loss` and the gradient of their sum, computed by hand.
 
-    Returns (reconstruction (n,), l1 (n,), codes (n, batch, J), [dW_enc, db_enc, dW_dec]); codes and the
-    gradients live in ``workspace`` (new buffers if None) and are overwritten by the next call with it.
+    Returns (reconstruction (n,), l1 (n,), codes (n, batch, J), [dW_enc, db_enc, dW_dec]).
     With r = x̂ − x (per model), B the batch size and D̂ = D/||D||:
     ∂/∂x̂ = 2r/(Bh); ∂/∂c = (∂/∂x̂) D̂ᵀ + α/(JB), masked by c > 0; ∂/∂W_e = (∂/∂pre)ᵀ x;
     ∂/∂D̂ = cᵀ (∂/∂x̂); ∂/∂D = (∂/∂D̂ − D̂ ⟨D̂, ∂/∂D̂⟩) / ||D|| row-wise.
     """
     n_models, dict_size, dim = stack.w_enc.shape
     batch = x.shape[0]
-    if workspace is None or not workspace.fits(stack, batch):
-        workspace = Workspace.for_stack(stack, batch)
-    ws = workspace
     x_stacked = x.expand(n_models, batch, dim)  # a view: no copy
-    codes = torch.bmm(x_stacked, stack.w_enc.transpose(1, 2), out=ws.codes)  # (n, B, J)
+    codes = torch.bmm(x_stacked, stack.w_enc.transpose(1, 2))  # (n, B, J)
     codes.add_(stack.b_enc.unsqueeze(1)).relu_()
-    decoder_norm = torch.linalg.vector_norm(stack.w_dec, dim=-1, keepdim=True, out=ws.decoder_norm)
-    decoder = torch.div(stack.w_dec, decoder_norm, out=ws.decoder)  # (n, J, h)
-    residual = torch.bmm(codes, decoder, out=ws.residual).sub_(x)  # (n, B, h)
+    decoder_norm = stack.w_dec.norm(dim=-1, keepdim=True)  # (n, J, 1)
+    decoder = stack.w_dec / decoder_norm  # (n, J, h)
+    residual = torch.bmm(codes, decoder).sub_(x)  # (n, B, h)
     reconstruction = residual.pow(2).sum(dim=(1, 2)) / (batch * dim)
     alpha_per_latent = stack.l1_coefficients / (dict_size * batch)  # (n,)
     l1 = codes.sum(dim=(1, 2)) * alpha_per_latent  # codes ≥ 0, so |c|₁ = Σc
 
     grad_output = residual.mul_(2.0 / (batch * dim))  # (n, B, h), reuses the residual's memory
-    grad_decoder = torch.bmm(codes.transpose(1, 2), grad_output, out=ws.grad_decoder)  # (n, J, h)
-    grad_codes = torch.bmm(grad_output, decoder.transpose(1, 2), out=ws.grad_codes)  # (n, B, J)
-    grad_codes.add_(alpha_per_latent.view(-1, 1, 1)).mul_(torch.gt(codes, 0, out=ws.active))
-    grad_w_enc = torch.bmm(grad_codes.transpose(1, 2), x_stacked, out=ws.grad_w_enc)  # (n, J, h)
-    grad_b_enc = torch.sum(grad_codes, dim=1, out=ws.grad_b_enc)  # (n, J)
-    radial = torch.sum(torch.mul(decoder, grad_decoder, out=ws.product), dim=-1, keepdim=True, out=ws.radial)
+    grad_decoder = torch.bmm(codes.transpose(1, 2), grad_output)  # (n, J, h)
+    grad_codes = torch.bmm(grad_output, decoder.transpose(1, 2))  # (n, B, J)
+    grad_codes.add_(alpha_per_latent.view(-1, 1, 1)).mul_(codes > 0)
+    grad_w_enc = torch.bmm(grad_codes.transpose(1, 2), x_stacked)  # (n, J, h)
+    grad_b_enc = grad_codes.sum(dim=1)  # (n, J)
+    radial = (decoder * grad_decoder).sum(dim=-1, keepdim=True)
     grad_w_dec = grad_decoder.addcmul_(decoder, radial, value=-1.0).div_(decoder_norm)
     return reconstruction, l1, codes, [grad_w_enc, grad_b_enc, grad_w_dec]

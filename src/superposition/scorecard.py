@@ -5,12 +5,11 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from superposition.claims import read_claims
+from superposition.claims import read_claims, verdict
 from superposition.io import atomic_write_text
 
 __all__ = ["scorecard_rows", "scorecard_markdown", "scorecard_html", "write_scorecard"]
 
-_VERDICT = {True: "pass", False: "FAIL", None: "n/a"}
 _HEADER = ("experiment", "claim", "source", "paper", "ours", "verdict")
 
 
@@ -21,7 +20,7 @@ def scorecard_rows(claims_files: list[Path]) -> list[tuple[str, ...]]:
         payload = read_claims(path)
         for claim in payload["claims"]:
             rows.append((payload["experiment"], claim["id"], claim["source"], claim["paper_value"],
-                         claim["measured_summary"], _VERDICT[claim["passed"]]))
+                         claim["measured_summary"], verdict(claim["passed"])))
     return rows
 
 

@@ -24,7 +24,8 @@ from safetensors.torch import load_file
 from tqdm.auto import tqdm
 
 from superposition.io import atomic_save_safetensors
-from superposition.sae import SAEStack, Workspace, loss_and_gradients
+from superposition.runtime import retain_freed_memory
+from superposition.sae import SAEStack, loss_and_gradients
 
 __all__ = ["SweepGrid", "TrainedSweep", "train_sweep", "save_sweep", "load_sweep"]
 
@@ -102,7 +103,7 @@ def train_sweep(
     params = [p for stack in stacks for p in stack.parameters()]
     optimizer = torch.optim.Adam(params, lr=lr, fused=torch.device(device).type in ("cpu", "cuda"))
     counters = [torch.zeros(s.n_models, s.dict_size, dtype=torch.int32, device=device) for s in stacks]
-    workspaces: list[Workspace | None] = [None] * len(stacks)
+    retain_freed_memory()
     logged_steps, logged_rec, logged_l1 = [], [], []
 
     bar = tqdm(range(1, steps + 1), desc="sweep", unit="step", disable=not progress, file=sys.stderr,
@@ -112,14 +113,11 @@ def train_sweep(
         if x.ndim != 2 or x.shape[1] != dim:
             raise ValueError(f"batch of shape {tuple(x.shape)} does not match (batch, {dim})")
         step_rec, step_l1 = [], []
-        for index, (stack, counter) in enumerate(zip(stacks, counters)):
-            workspace = workspaces[index]
-            if workspace is None or not workspace.fits(stack, x.shape[0]):
-                workspace = workspaces[index] = Workspace.for_stack(stack, x.shape[0])
-            reconstruction, l1, _, grads = loss_and_gradients(x, stack, workspace)
+        for stack, counter in zip(stacks, counters):
+            reconstruction, l1, codes, grads = loss_and_gradients(x, stack)
             for param, grad in zip(stack.parameters(), grads):
                 param.grad = grad
-            fired = workspace.active.any(dim=1)  # (n_l1, J): latents with codes > 0 in this batch
+            fired = (codes > 0).any(dim=1)  # (n_l1, J): latents active on this batch
             counter.add_(1).masked_fill_(fired, 0)
             step_rec.append(reconstruction)
             step_l1.append(l1)

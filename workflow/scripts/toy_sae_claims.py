@@ -1,5 +1,6 @@
 """Snakemake adapter: test the report's toy-data claims on our metrics -> claims.json."""
 
+from superposition.claims import verdict
 from superposition.logs import rule_log
 from superposition.toy_sae.claims import write_toy_sae_claims
 
@@ -7,5 +8,5 @@ snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 
 with rule_log(snakemake.log[0]) as log:
     for claim in write_toy_sae_claims(snakemake.input.metrics_csv, snakemake.output.claims):
-        log.info("%-24s %-5s %s", claim.id, {True: "pass", False: "FAIL", None: "n/a"}[claim.passed],
+        log.info("%-24s %-5s %s", claim.id, verdict(claim.passed),
                  claim.measured_summary)
