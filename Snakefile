@@ -14,6 +14,7 @@ configfile: "config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/toy_sae.smk"
+include: "workflow/rules/tms.smk"
 include: "workflow/rules/scorecard.smk"
 
 
@@ -21,4 +22,5 @@ rule all:
     default_target: True
     input:
         rules.toy_sae.input,
+        rules.tms.input,
         rules.scorecard.input,

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import yaml
 
 from superposition.config import param, parse_config, schema_yaml
+from superposition.tms.config import TMSConfig
 from superposition.toy_sae.config import ToySAEConfig
 
 
@@ -19,6 +20,7 @@ class WorkflowConfig:
 
     device: Literal["auto", "cpu", "cuda"] = param("where tensors live: auto = CUDA when present, else CPU")
     toy_sae: ToySAEConfig = param("Sharkey, Braun & Millidge (2022), toy-data sweeps")
+    tms: TMSConfig = param("Elhage et al. (2022), Toy Models of Superposition")
 
 
 def load_workflow_config(config: dict[str, Any], schema_file: Path | str | None = None) -> WorkflowConfig:
