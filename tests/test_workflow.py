@@ -25,16 +25,24 @@ pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 WORKFLOW_FILES = ["Snakefile", "config.yaml", "configs", "workflow", "notebooks", "dvc.yaml", ".dvc/config", "src"]
-FIGURES = ["fig01_mmcs_vs_l1", "fig02_mmcs_vs_ratio", "fig03_mmcs_heatmap", "fig04_dead_latents",
-           "fig05_reconstruction_loss", "fig06_l1_loss", "fig07_std_log_reconstruction", "fig08_std_log_l1",
-           "fig09_ssll", "fig10_mmcs_with_larger", "training_curves", "recovery_by_frequency"]
-OUTPUTS = ["data/toy_sae/ground_truth.safetensors", "results/toy_sae/sweep.safetensors",
-           "results/toy_sae/metrics.csv", "results/toy_sae/metrics.json", "results/toy_sae/training_history.csv",
-           "results/toy_sae/recovery_by_frequency.csv",
-           "results/toy_sae/claims.json", "results/toy_sae/toy_sae.ipynb", "results/toy_sae/report.html",
-           "results/scorecard.md", "results/scorecard.html"] + [f"results/toy_sae/figures/{f}.png" for f in FIGURES]
-LOGS = ["logs/toy_sae/data.log", "logs/toy_sae/train.log", "logs/toy_sae/evaluate.log", "logs/toy_sae/claims.log",
-        "logs/toy_sae/report.log", "logs/scorecard.log"]
+TOY_SAE_FIGURES = ["fig01_mmcs_vs_l1", "fig02_mmcs_vs_ratio", "fig03_mmcs_heatmap", "fig04_dead_latents",
+                   "fig05_reconstruction_loss", "fig06_l1_loss", "fig07_std_log_reconstruction", "fig08_std_log_l1",
+                   "fig09_ssll", "fig10_mmcs_with_larger", "training_curves", "recovery_by_frequency"]
+TMS_FIGURES = ["intro_relu", "intro_linear", "sparsity_wtw", "sparsity_norms", "phase_diagram",
+               "dimensionality_d_star", "dimensionality_per_feature", "training_curves"]
+TMS_PARTS = ["intro", "sparsity_sweep", "phase", "dimensionality"]
+EXPERIMENTS = {"toy_sae": 6, "tms": 7}  # experiment -> number of claims
+OUTPUTS = (["data/toy_sae/ground_truth.safetensors", "results/toy_sae/sweep.safetensors",
+            "results/toy_sae/metrics.csv", "results/toy_sae/metrics.json", "results/toy_sae/training_history.csv",
+            "results/toy_sae/recovery_by_frequency.csv", "results/tms/metrics.json", "results/scorecard.md",
+            "results/scorecard.html"]
+           + [f"results/{e}/{name}" for e in EXPERIMENTS for name in ("claims.json", f"{e}.ipynb", "report.html")]
+           + [f"results/toy_sae/figures/{f}.png" for f in TOY_SAE_FIGURES]
+           + [f"results/tms/figures/{f}.png" for f in TMS_FIGURES]
+           + [f"results/tms/models/{part}.safetensors" for part in TMS_PARTS])
+LOGS = (["logs/toy_sae/data.log", "logs/toy_sae/train.log", "logs/toy_sae/evaluate.log", "logs/toy_sae/claims.log",
+         "logs/toy_sae/report.log", "logs/scorecard.log", "logs/tms/analyze.log", "logs/tms/claims.log",
+         "logs/tms/report.log"] + [f"logs/tms/train_{part}.log" for part in TMS_PARTS])
 
 
 def _environment() -> dict[str, str]:
@@ -82,14 +90,15 @@ def test_no_temporary_files_are_left_behind(smoke_run):
     assert [p for p in smoke_run.rglob("*.tmp")] == []
 
 
-def test_claims_json_follows_its_schema_and_reaches_the_scorecard(smoke_run):
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_claims_json_follows_its_schema_and_reaches_the_scorecard(smoke_run, experiment):
     schema = yaml.safe_load((smoke_run / "workflow/schemas/claims.schema.yaml").read_text())
-    claims = json.loads((smoke_run / "results/toy_sae/claims.json").read_text())
+    claims = json.loads((smoke_run / f"results/{experiment}/claims.json").read_text())
     jsonschema.validate(claims, schema)
-    assert claims["experiment"] == "toy_sae" and claims["n_claims"] == 6
+    assert claims["experiment"] == experiment and claims["n_claims"] == EXPERIMENTS[experiment]
     scorecard = (smoke_run / "results/scorecard.md").read_text()
     for claim in claims["claims"]:
-        assert f"| toy_sae | {claim['id']} |" in scorecard
+        assert f"| {experiment} | {claim['id']} |" in scorecard
 
 
 def test_metrics_cover_the_whole_grid(smoke_run):
@@ -100,10 +109,12 @@ def test_metrics_cover_the_whole_grid(smoke_run):
     assert metrics["summary"]["steps"] == config["steps"]
 
 
-def test_report_shows_figures_and_claims(smoke_run):
-    html = (smoke_run / "results/toy_sae/report.html").read_text()
-    assert html.count("data:image/png;base64") >= len(FIGURES)
-    assert "fig1_goldilocks" in html and "Interpretations we had to make" in html
+@pytest.mark.parametrize("experiment, figures, claim", [
+    ("toy_sae", TOY_SAE_FIGURES, "fig1_goldilocks"), ("tms", TMS_FIGURES, "phase_change")])
+def test_report_shows_figures_and_claims(smoke_run, experiment, figures, claim):
+    html = (smoke_run / f"results/{experiment}/report.html").read_text()
+    assert html.count("data:image/png;base64") >= len(figures)
+    assert claim in html and "Interpretations we had to make" in html
 
 
 def test_second_run_has_nothing_to_do(smoke_run):
@@ -120,6 +131,15 @@ def test_config_change_reruns_only_what_depends_on_it(smoke_run):
     (smoke_run / "changed.yaml").write_text(yaml.safe_dump(changed))
     dry = run(smoke_run, "snakemake", "--cores", "1", "-n", "--configfile", "changed.yaml").stdout
     assert "toy_sae_evaluate" in dry and "toy_sae_train" not in dry and "toy_sae_data" not in dry
+    assert "tms_" not in dry
+    # One tms experiment's settings retrain that experiment only.
+    changed = copy.deepcopy(config)
+    changed["tms"]["phase"]["replicates"] += 1
+    (smoke_run / "changed.yaml").write_text(yaml.safe_dump(changed))
+    dry = run(smoke_run, "snakemake", "--cores", "1", "-n", "--configfile", "changed.yaml").stdout
+    assert "output: results/tms/models/phase.safetensors" in dry
+    assert "output: results/tms/models/intro.safetensors" not in dry
+    assert "toy_sae_" not in dry
 
 
 def test_bad_config_value_fails_naming_the_key(smoke_run):

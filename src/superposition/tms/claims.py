@@ -141,7 +141,8 @@ def _d_star(dimensionality: dict[str, Any]) -> Claim:
         run = run + 1 if abs(value - D_STAR_TARGET) <= D_STAR_TOLERANCE else 0
         best = max(best, run)
     return Claim(**claim, measured={"d_star": values, "longest_run": best},
-                 measured_summary=f"longest run of D* within 0.5 ± 0.03: {best} levels; D* from {max(values):.2f} to {min(values):.2f}",
+                 measured_summary=f"longest run of D* within 0.5 ± 0.03: {best} level{'s' * (best != 1)}; D* from "
+                                  f"{max(values):.2f} to {min(values):.2f}",
                  passed=best >= D_STAR_RUN)
 
 

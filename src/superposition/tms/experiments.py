@@ -191,7 +191,7 @@ def analyze_parts(models: dict[str, Path], config: TMSConfig, output: Path) -> d
                 "sparsity_sweep": lambda t: _sparsity_sweep(t, config.sparsity_sweep),
                 "phase": lambda t: _phase(t, config.phase),
                 "dimensionality": lambda t: _dimensionality(t, config.dimensionality)}
-    metrics: dict[str, Any] = {"experiment": "tms", "train_config": dataclasses.asdict(config.train)}
+    metrics: dict[str, Any] = {"experiment": "tms", "config": dataclasses.asdict(config)}
     for part in PARTS:
         metrics[part] = analyses[part](load_models(models[part]))
     atomic_write_json(output, metrics)

@@ -165,6 +165,7 @@ def train_toy_models(
     if steps < 1:
         raise ValueError(f"steps must be ≥ 1, got {steps}")
     model = stack.to(device)
+    model.w, model.b = model.w.clone(), model.b.clone()  # train copies: never modify the caller's stack
     retain_freed_memory()
     fused = torch.device(device).type in ("cpu", "cuda")
     optimizer = torch.optim.AdamW([model.w, model.b], lr=lr, weight_decay=weight_decay, fused=fused)

@@ -1,0 +1,62 @@
+"""The tms claims on hand-built metrics."""
+
+import copy
+
+import pytest
+
+from superposition.tms.claims import tms_claims
+
+
+def paper_like_metrics() -> dict:
+    """Metrics shaped like the paper's results: every claim should pass."""
+    relu = {
+        "relu/S=0": {"norms": [1.0, 1.0, 0.01, 0.0, 0.0], "n_represented": 2},
+        "relu/S=0.9": {"norms": [1.1] * 5, "n_represented": 5, "neighbour_angles": [72.0, 71.0, 73.0, 70.0, 74.0]},
+        "linear/S=0": {"norms": [1.0, 1.0, 0.0, 0.0, 0.0], "n_represented": 2},
+        "linear/S=0.9": {"norms": [1.0, 1.0, 0.0, 0.0, 0.0], "n_represented": 2},
+    }
+    return {
+        "intro": {"sparsities": [0.0, 0.9], "n_hidden": 2, "models": relu},
+        "sparsity_sweep": {"n_hidden": 5, "levels": [{"sparsity": s, "n_represented": n} for s, n in
+                                                     [(0.0, 5), (0.7, 8), (0.9, 9), (0.99, 11), (0.999, 13)]]},
+        "phase": {"agreement": 0.9, "empirical_counts": {"not represented": 10, "dedicated dimension": 8, "superposition": 20},
+                  "theoretical_counts": {"not represented": 9, "dedicated dimension": 9, "superposition": 20}},
+        "dimensionality": {"d_star": [1.0, 0.8, 0.52, 0.51, 0.5, 0.45, 0.3], "fraction_near": 0.26,
+                           "fractions": [1, 0.75, 2 / 3, 0.5, 0.4, 0.375], "tolerance": 0.02},
+    }
+
+
+def verdicts(metrics: dict) -> dict[str, bool | None]:
+    return {claim.id: claim.passed for claim in tms_claims(metrics)}
+
+
+def test_every_claim_passes_on_paper_like_metrics():
+    assert set(verdicts(paper_like_metrics()).values()) == {True}
+
+
+@pytest.mark.parametrize("edit, claim_id", [
+    (lambda m: m["intro"]["models"]["relu/S=0"].update(norms=[1.0, 1.0, 0.7, 0.0, 0.0]), "intro_dense_two_features"),
+    (lambda m: m["intro"]["models"]["relu/S=0.9"].update(neighbour_angles=[90.0, 90.0, 60.0, 60.0, 60.0]),
+     "intro_pentagon"),
+    (lambda m: m["intro"]["models"]["relu/S=0.9"].update(norms=[1.1, 1.1, 1.1, 1.1, 0.2]), "intro_pentagon"),
+    (lambda m: m["intro"]["models"]["linear/S=0.9"].update(n_represented=3), "intro_linear_no_superposition"),
+    (lambda m: m["sparsity_sweep"]["levels"][2].update(n_represented=7), "sparsity_sweep_more_features"),
+    (lambda m: m["sparsity_sweep"]["levels"][3].update(n_represented=5), "sparsity_sweep_more_features"),
+    (lambda m: m["phase"].update(agreement=0.79), "phase_change"),
+    (lambda m: m["phase"]["empirical_counts"].update({"dedicated dimension": 0}), "phase_change"),
+    (lambda m: m["dimensionality"].update(d_star=[1.0, 0.52, 0.51, 0.45, 0.5, 0.3]), "dimensionality_half_plateau"),
+    (lambda m: m["dimensionality"].update(fraction_near=0.19), "dimensionality_fractions"),
+])
+def test_each_rule_fails_when_its_condition_breaks(edit, claim_id):
+    metrics = copy.deepcopy(paper_like_metrics())
+    edit(metrics)
+    results = verdicts(metrics)
+    assert results[claim_id] is False
+    assert all(v is True for k, v in results.items() if k != claim_id)
+
+
+def test_missing_levels_are_untestable():
+    metrics = paper_like_metrics()
+    del metrics["intro"]["models"]["relu/S=0.9"]
+    claims = {claim.id: claim for claim in tms_claims(metrics)}
+    assert claims["intro_pentagon"].passed is None and "S = 0.9" in claims["intro_pentagon"].note
