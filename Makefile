@@ -30,7 +30,7 @@ help:
 	@echo "make test        set up .venv and run the tests"
 	@echo "make lock        recompile envs/*.lock from envs/*.in"
 	@echo "make schema      regenerate workflow/schemas/config.schema.yaml from the config dataclasses"
-	@echo "make benchmark   run the sweep-trainer benchmark (benchmarks/)"
+	@echo "make benchmark   run the benchmarks (benchmarks/): SAE sweep trainer, toy models of superposition"
 
 .tools/uv/bin/uv:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .tools/uv "uv==$(UV_VERSION)"
@@ -77,6 +77,7 @@ schema: setup
 
 benchmark: setup
 	$(VENV_PY) benchmarks/bench_sweep.py
+	$(VENV_PY) benchmarks/bench_tms.py
 
 clean-results:
 	rm -rf results/toy_sae results/scorecard.* data/toy_sae logs .snakemake/incomplete
