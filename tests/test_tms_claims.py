@@ -19,7 +19,8 @@ def paper_like_metrics() -> dict:
         "intro": {"sparsities": [0.0, 0.9], "n_hidden": 2, "models": relu},
         "sparsity_sweep": {"n_hidden": 5, "levels": [{"sparsity": s, "n_represented": n} for s, n in
                                                      [(0.0, 5), (0.7, 8), (0.9, 9), (0.99, 11), (0.999, 13)]]},
-        "phase": {"agreement": 0.9, "empirical_counts": {"not represented": 10, "dedicated dimension": 8, "superposition": 20},
+        "phase": {"agreement": 0.9,
+                  "empirical_counts": {"not represented": 10, "dedicated dimension": 8, "superposition": 20},
                   "theoretical_counts": {"not represented": 9, "dedicated dimension": 9, "superposition": 20}},
         "dimensionality": {"d_star": [1.0, 0.8, 0.52, 0.51, 0.5, 0.45, 0.3], "fraction_near": 0.26,
                            "fractions": [1, 0.75, 2 / 3, 0.5, 0.4, 0.375], "tolerance": 0.02},

@@ -5,8 +5,14 @@ import math
 import pytest
 import torch
 
-from superposition.tms.measures import (dimensions_per_feature, feature_dimensionality, feature_norms, n_represented,
-                                        neighbour_angles, superposition)
+from superposition.tms.measures import (
+    dimensions_per_feature,
+    feature_dimensionality,
+    feature_norms,
+    n_represented,
+    neighbour_angles,
+    superposition,
+)
 
 
 def polygon(k: int, radius: float = 1.0) -> torch.Tensor:

@@ -53,6 +53,12 @@ def _type_schema(annotation: Any, constraints: dict[str, Any]) -> dict[str, Any]
         schema = {"type": "array", "items": _type_schema(item_type, item_keywords)}
         schema.update({k: v for k, v in keywords.items() if k in _ARRAY_KEYWORDS})
         return schema
+    if origin is dict:
+        # A named registry (e.g. models by name): string keys, every value of one type.
+        schema = {"type": "object", "additionalProperties": _type_schema(get_args(annotation)[1], {})}
+        if "min_items" in constraints:
+            schema["minProperties"] = constraints["min_items"]
+        return schema
     if origin in (typing.Union, types.UnionType):
         options = [a for a in get_args(annotation) if a is not type(None)]
         if len(options) == 1:
@@ -105,10 +111,17 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
     values = {}
     for field in dataclasses.fields(cls):
         annotation, value = hints[field.name], data[field.name]
+        if get_origin(annotation) in (typing.Union, types.UnionType) and value is not None:
+            annotation = next(a for a in get_args(annotation) if a is not type(None))
         if dataclasses.is_dataclass(annotation):
             value = from_dict(annotation, value)
         elif get_origin(annotation) is tuple:
-            value = tuple(float(v) if get_args(annotation)[0] is float else v for v in value)
+            item = get_args(annotation)[0]
+            value = tuple(from_dict(item, v) if dataclasses.is_dataclass(item) else float(v) if item is float else v
+                          for v in value)
+        elif get_origin(annotation) is dict:
+            item = get_args(annotation)[1]
+            value = {k: from_dict(item, v) if dataclasses.is_dataclass(item) else v for k, v in value.items()}
         elif annotation is float:
             value = float(value)
         values[field.name] = value

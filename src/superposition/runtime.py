@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import hashlib
 
 import torch
 
@@ -21,6 +22,12 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device 'cuda' was requested but torch sees no CUDA GPU; set device: auto or cpu")
     return torch.device(name)
+
+
+def derived_seed(seed: int, *keys: object) -> int:
+    """A stable 63-bit seed for the thing named ``keys`` under ``seed`` (independent of every other key)."""
+    digest = hashlib.sha256(":".join(str(part) for part in (seed, *keys)).encode()).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
 
 
 def make_generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:

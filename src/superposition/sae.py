@@ -18,10 +18,11 @@ on the h×J matrix, Hu et al. 2020); the encoder weight and bias use ``torch.nn.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import torch
+
+from superposition.runtime import derived_seed
 
 __all__ = ["SAEStack", "init_sae", "model_seed", "normalized_decoder", "encode", "decode", "sae_loss",
            "loss_and_gradients"]
@@ -29,8 +30,7 @@ __all__ = ["SAEStack", "init_sae", "model_seed", "normalized_decoder", "encode",
 
 def model_seed(seed: int, dict_size: int, l1_coefficient: float) -> int:
     """A stable per-model seed, so a model's initialisation does not depend on the rest of the grid."""
-    digest = hashlib.sha256(f"{seed}:{dict_size}:{l1_coefficient!r}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+    return derived_seed(seed, dict_size, l1_coefficient)
 
 
 def init_sae(dim: int, dict_size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -27,7 +27,7 @@ from superposition.io import atomic_save_safetensors
 from superposition.runtime import retain_freed_memory
 from superposition.sae import SAEStack, loss_and_gradients
 
-__all__ = ["SweepGrid", "TrainedSweep", "train_sweep", "save_sweep", "load_sweep"]
+__all__ = ["SweepGrid", "TrainedSweep", "load_sweep", "save_sweep", "sizes_from_ratios", "train_sweep"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,17 @@ class SweepGrid:
     def total_latents(self) -> int:
         """Σ over models of J: the width of one step's computation."""
         return len(self.l1_coefficients) * sum(self.dict_sizes)
+
+
+def sizes_from_ratios(unit: int, ratios: tuple[float, ...]) -> tuple[int, ...]:
+    """Dictionary sizes J = ratio × unit (G on toy data, d on activations); each must be a whole number."""
+    sizes = []
+    for ratio in ratios:
+        size = ratio * unit
+        if abs(size - round(size)) > 1e-9 or round(size) < 1:
+            raise ValueError(f"dict ratio {ratio} × {unit} = {size} is not a whole number of latents")
+        sizes.append(round(size))
+    return tuple(sizes)
 
 
 @dataclass

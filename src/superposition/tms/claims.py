@@ -69,7 +69,8 @@ def _pentagon(intro: dict[str, Any]) -> Claim:
     passed = (len(norms) == 5 and all(v > REPRESENTED_NORM for v in norms) and len(angles) == 5
               and all(abs(a - PENTAGON_ANGLE) <= ANGLE_TOLERANCE for a in angles))
     return Claim(**claim, measured={"norms": norms, "neighbour_angles": angles},
-                 measured_summary=f"{model['n_represented']} represented; angles " + ", ".join(f"{a:.0f}°" for a in angles),
+                 measured_summary=f"{model['n_represented']} represented; angles "
+                 + ", ".join(f"{a:.0f}°" for a in angles),
                  passed=passed)
 
 
@@ -123,7 +124,8 @@ def _phase(phase: dict[str, Any]) -> Claim:
     passed = all(count > 0 for count in counts.values()) and phase["agreement"] >= PHASE_AGREEMENT
     return Claim(**claim, measured={"agreement": phase["agreement"], "empirical_counts": counts,
                                     "theoretical_counts": phase["theoretical_counts"]},
-                 measured_summary=f"agreement {phase['agreement']:.0%}; cells " + ", ".join(f"{k}: {v}" for k, v in counts.items()),
+                 measured_summary=f"agreement {phase['agreement']:.0%}; cells "
+                 + ", ".join(f"{k}: {v}" for k, v in counts.items()),
                  passed=passed)
 
 
@@ -134,7 +136,8 @@ def _d_star(dimensionality: dict[str, Any]) -> Claim:
                   "paired as antipodal digons).",
         source="'The Geometry of Superposition: Feature Dimensionality'",
         paper_value="a plateau of D* at 1/2",
-        rule=f"D* lies within {D_STAR_TARGET} ± {D_STAR_TOLERANCE} for at least {D_STAR_RUN} consecutive sparsity levels.")
+        rule=f"D* lies within {D_STAR_TARGET} ± {D_STAR_TOLERANCE} for at least {D_STAR_RUN} consecutive "
+             "sparsity levels.")
     values = dimensionality["d_star"]
     run = best = 0
     for value in values:

@@ -18,14 +18,28 @@ from safetensors import safe_open
 
 from superposition.io import atomic_save_safetensors, atomic_write_json
 from superposition.runtime import make_generator, resolve_device
-from superposition.tms.config import (TMSConfig, TMSDimensionalityConfig, TMSIntroConfig, TMSPhaseConfig,
-                                      TMSSparsityConfig, TMSTrainConfig)
-from superposition.tms.measures import (REPRESENTED_NORM, dimensions_per_feature, feature_dimensionality,
-                                        feature_norms, n_represented, neighbour_angles, superposition)
+from superposition.tms.config import (
+    TMSConfig,
+    TMSDimensionalityConfig,
+    TMSIntroConfig,
+    TMSPhaseConfig,
+    TMSSparsityConfig,
+    TMSTrainConfig,
+)
+from superposition.tms.measures import (
+    REPRESENTED_NORM,
+    dimensions_per_feature,
+    feature_dimensionality,
+    feature_norms,
+    n_represented,
+    neighbour_angles,
+    superposition,
+)
 from superposition.tms.model import ToyModelStack, TrainedToyModels, sample_features, train_toy_models
 from superposition.tms.phase import PHASES, classify_phase, theoretical_phase
 
-__all__ = ["PARTS", "PART_CONFIGS", "build_stack", "train_part", "save_models", "load_models", "phase_grid", "dimensionality_densities",
+__all__ = ["PARTS", "PART_CONFIGS", "build_stack", "train_part", "save_models", "load_models", "phase_grid",
+           "dimensionality_densities",
            "analyze_parts", "FRACTIONS", "FRACTION_TOLERANCE"]
 
 log = logging.getLogger(__name__)
@@ -92,7 +106,8 @@ def build_stack(part: str, config: Any, seed: int) -> ToyModelStack:
 def save_models(trained: TrainedToyModels, path: Path, metadata: dict[str, str]) -> None:
     """Write trained instances (safetensors; keys and provenance in the metadata)."""
     stack = trained.stack
-    tensors = {"w": stack.w, "b": stack.b, "importance": stack.importance, "feature_probability": stack.feature_probability,
+    tensors = {"w": stack.w, "b": stack.b, "importance": stack.importance,
+               "feature_probability": stack.feature_probability,
                "relu": stack.relu.to(torch.uint8), "history_steps": trained.history_steps,
                "history_loss": trained.history_loss}
     atomic_save_safetensors(tensors, path, {**metadata, "keys": json.dumps(stack.keys)})
@@ -140,7 +155,8 @@ def _sparsity_sweep(trained: TrainedToyModels, config: TMSSparsityConfig) -> dic
     levels = []
     for index, sparsity in enumerate(config.sparsities):
         w = trained.stack.w[index]
-        levels.append({"sparsity": sparsity, "norms": feature_norms(w).tolist(), "superposition": superposition(w).tolist(),
+        levels.append({"sparsity": sparsity, "norms": feature_norms(w).tolist(),
+                       "superposition": superposition(w).tolist(),
                        "n_represented": int(n_represented(w))})
     return {"n_hidden": config.n_hidden, "levels": levels}
 

@@ -18,7 +18,6 @@ std = sqrt(2 / (n + m)); b = 0.
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,15 +25,14 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from superposition.runtime import retain_freed_memory
+from superposition.runtime import derived_seed, retain_freed_memory
 
 __all__ = ["ToyModelStack", "instance_seed", "TrainedToyModels", "train_toy_models", "sample_features"]
 
 
 def instance_seed(seed: int, key: str) -> int:
     """A stable seed for the instance named ``key`` (independent of the other instances)."""
-    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+    return derived_seed(seed, key)
 
 
 @dataclass

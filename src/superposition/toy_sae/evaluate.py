@@ -7,56 +7,30 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from superposition.io import atomic_path, atomic_write_json
-from superposition.metrics import (
-    count_dead_latents,
-    max_cosine_similarity,
-    mmcs_with_larger,
-    standardized_log,
-    summed_standardized_log_loss,
-)
+from superposition.metrics import max_cosine_similarity, standardized_log, summed_standardized_log_loss
 from superposition.runtime import make_generator
-from superposition.sae import sae_loss
-from superposition.sweep import SweepGrid, TrainedSweep, load_sweep
+from superposition.sweep import SweepGrid, load_sweep
+from superposition.sweep_evaluation import (
+    count_dead_latents_grid,
+    held_out_losses,
+    history_table,
+    mmcs_with_larger_grid,
+    points,
+)
 from superposition.toy_sae.config import ToyEvaluateConfig
 from superposition.toy_sae.ground_truth import load_ground_truth
 
-__all__ = ["evaluate_toy_sweep", "history_table", "recovery_by_frequency", "count_dead_latents_grid",
-           "metrics_payload", "METRIC_COLUMNS"]
+__all__ = [
+    "METRIC_COLUMNS",
+    "evaluate_toy_sweep",
+    "metrics_payload",
+    "recovery_by_frequency",
+]
 
 METRIC_COLUMNS = ["l1_coefficient", "dict_ratio", "dict_size", "mmcs", "mmcs_with_larger", "dead_latents",
                   "reconstruction_loss", "l1_loss", "std_log_reconstruction", "std_log_l1", "ssll"]
-
-
-def history_table(trained: TrainedSweep, n_features: int) -> pd.DataFrame:
-    """Training losses in long form: step, l1_coefficient, dict_ratio, reconstruction_loss, l1_loss."""
-    rows = []
-    for log_index, step in enumerate(trained.history_steps.tolist()):
-        for size_index, size in enumerate(trained.grid.dict_sizes):
-            for l1_index, alpha in enumerate(trained.grid.l1_coefficients):
-                rows.append({
-                    "step": step, "l1_coefficient": alpha, "dict_ratio": size / n_features,
-                    "reconstruction_loss": trained.history_reconstruction[log_index, size_index, l1_index].item(),
-                    "l1_loss": trained.history_l1[log_index, size_index, l1_index].item(),
-                })
-    return pd.DataFrame(rows)
-
-
-@torch.no_grad()
-def _held_out_losses(trained: TrainedSweep, data: torch.Tensor, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """Mean reconstruction and L1 losses of every model on ``data``: two (n_sizes, n_l1) arrays."""
-    n_sizes, n_l1 = len(trained.grid.dict_sizes), len(trained.grid.l1_coefficients)
-    reconstruction, l1 = np.zeros((n_sizes, n_l1)), np.zeros((n_sizes, n_l1))
-    for size_index, stack in enumerate(trained.stacks):
-        for start in range(0, data.shape[0], chunk):
-            batch = data[start : start + chunk]
-            rec, pen, _ = sae_loss(batch, stack)
-            weight = batch.shape[0] / data.shape[0]
-            reconstruction[size_index] += rec.numpy() * weight
-            l1[size_index] += pen.numpy() * weight
-    return reconstruction, l1
 
 
 def recovery_by_frequency(best_cosines: np.ndarray, grid: SweepGrid, n_features: int, groups: int = 8) -> pd.DataFrame:
@@ -86,16 +60,12 @@ def evaluate_toy_sweep(
     trained = load_sweep(sweep)
     grid = trained.grid
     data = generator.sample(config.eval_samples, make_generator(config.eval_seed))
-    reconstruction, l1 = _held_out_losses(trained, data)
+    reconstruction, l1 = held_out_losses(trained, data)
     dead = count_dead_latents_grid(trained, config.dead_window)
     best_cosines = np.array([[max_cosine_similarity(stack.w_dec[i], generator.features).numpy()
                               for i in range(stack.n_models)] for stack in trained.stacks])  # (n_sizes, n_l1, G)
     ground_truth_mmcs = best_cosines.mean(axis=-1)
-    larger = np.zeros_like(ground_truth_mmcs)
-    for l1_index in range(len(grid.l1_coefficients)):
-        by_size = {stack.dict_size: stack.w_dec[l1_index] for stack in trained.stacks}
-        values = mmcs_with_larger(by_size)
-        larger[:, l1_index] = [values[size] for size in grid.dict_sizes]
+    larger = mmcs_with_larger_grid(trained)
     std_rec, std_l1 = standardized_log(reconstruction), standardized_log(l1)
     ssll = summed_standardized_log_loss(reconstruction, l1)
 
@@ -122,18 +92,6 @@ def evaluate_toy_sweep(
     return table
 
 
-def count_dead_latents_grid(trained: TrainedSweep, window: int) -> np.ndarray:
-    """(n_sizes, n_l1) dead-latent counts with window T; T may not exceed the steps trained."""
-    if window > trained.steps:
-        raise ValueError(f"dead_window={window} exceeds the {trained.steps} training steps: lower "
-                         "toy_sae.evaluate.dead_window or raise toy_sae.train.steps")
-    return np.stack([count_dead_latents(counter, window).numpy() for counter in trained.steps_since_fired])
-
-
-def _finite_or_none(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
-
-
 def metrics_payload(table: pd.DataFrame, steps: int, dead_window: int, train_config: dict) -> dict:
     """The JSON form of the metrics table with headline numbers under ``summary`` (DVC reads these)."""
     ratio_one = table[np.isclose(table.dict_ratio, 1.0)]
@@ -142,6 +100,4 @@ def metrics_payload(table: pd.DataFrame, steps: int, dead_window: int, train_con
     if len(ratio_one):
         best = ratio_one.loc[ratio_one.mmcs.idxmax()]
         summary.update(best_mmcs_ratio_1=float(best.mmcs), best_l1_ratio_1=float(best.l1_coefficient))
-    points = [{key: (_finite_or_none(value) if isinstance(value, float) else value)
-               for key, value in row.items()} for row in table.to_dict(orient="records")]
-    return {"experiment": "toy_sae", "summary": summary, "train_config": train_config, "points": points}
+    return {"experiment": "toy_sae", "summary": summary, "train_config": train_config, "points": points(table)}

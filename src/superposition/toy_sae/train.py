@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from superposition.runtime import make_generator, resolve_device
-from superposition.sweep import SweepGrid, TrainedSweep, save_sweep, train_sweep
+from superposition.sweep import SweepGrid, TrainedSweep, save_sweep, sizes_from_ratios, train_sweep
 from superposition.toy_data import ToyDataGenerator
 from superposition.toy_sae.config import ToyTrainConfig
 from superposition.toy_sae.ground_truth import load_ground_truth
@@ -23,13 +23,7 @@ log = logging.getLogger(__name__)
 
 def dict_sizes(n_features: int, ratios: tuple[float, ...]) -> tuple[int, ...]:
     """Dictionary sizes J = ratio × G; each must be a whole number."""
-    sizes = []
-    for ratio in ratios:
-        size = ratio * n_features
-        if abs(size - round(size)) > 1e-9 or round(size) < 1:
-            raise ValueError(f"dict ratio {ratio} × G={n_features} = {size} is not a whole number of latents")
-        sizes.append(int(round(size)))
-    return tuple(sizes)
+    return sizes_from_ratios(n_features, ratios)
 
 
 def toy_batches(
