@@ -15,6 +15,8 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/toy_sae.smk"
 include: "workflow/rules/tms.smk"
+include: "workflow/rules/lm.smk"
+include: "workflow/rules/lm_sae.smk"
 include: "workflow/rules/scorecard.smk"
 
 
@@ -23,4 +25,6 @@ rule all:
     input:
         rules.toy_sae.input,
         rules.tms.input,
+        rules.activations.input,
+        rules.lm_sae.input,
         rules.scorecard.input,

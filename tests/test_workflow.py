@@ -21,6 +21,8 @@ import pytest
 import yaml
 from snakemake.utils import update_config
 
+from tests.lm_factories import build_tiny_bert, write_corpus
+
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
@@ -31,7 +33,8 @@ TOY_SAE_FIGURES = ["fig01_mmcs_vs_l1", "fig02_mmcs_vs_ratio", "fig03_mmcs_heatma
 TMS_FIGURES = ["intro_relu", "intro_linear", "sparsity_wtw", "sparsity_norms", "phase_diagram",
                "dimensionality_d_star", "dimensionality_per_feature", "training_curves"]
 TMS_PARTS = ["intro", "sparsity_sweep", "phase", "dimensionality"]
-EXPERIMENTS = {"toy_sae": 6, "tms": 7}  # experiment -> number of claims
+LM_SAE_FIGURES = ["dead_latents", "ssll", "mmcs_with_larger", "fraction_variance_unexplained", "training_curves"]
+EXPERIMENTS = {"toy_sae": 6, "tms": 7, "lm_sae": 5}  # experiment -> number of claims
 OUTPUTS = (["data/toy_sae/ground_truth.safetensors", "results/toy_sae/sweep.safetensors",
             "results/toy_sae/metrics.csv", "results/toy_sae/metrics.json", "results/toy_sae/training_history.csv",
             "results/toy_sae/recovery_by_frequency.csv", "results/tms/metrics.json", "results/scorecard.md",
@@ -39,10 +42,21 @@ OUTPUTS = (["data/toy_sae/ground_truth.safetensors", "results/toy_sae/sweep.safe
            + [f"results/{e}/{name}" for e in EXPERIMENTS for name in ("claims.json", f"{e}.ipynb", "report.html")]
            + [f"results/toy_sae/figures/{f}.png" for f in TOY_SAE_FIGURES]
            + [f"results/tms/figures/{f}.png" for f in TMS_FIGURES]
-           + [f"results/tms/models/{part}.safetensors" for part in TMS_PARTS])
+           + [f"results/tms/models/{part}.safetensors" for part in TMS_PARTS]
+           + ["data/corpus/train.txt", "data/corpus/eval.txt", "data/corpus/LICENCE.txt", "data/corpus/corpus.json",
+              "data/models/tiny_bert/model.json", "data/models/minilm_l3/model.json",
+              "data/models/minilm_l3/hf/model.safetensors", "data/activations/tiny_bert/trained/mlp.1/manifest.json",
+              "data/activations/tiny_bert/rerandomised/embeddings/manifest.json",
+              "data/activations/tiny_bert/rerandomised/resid.0/manifest.json",
+              "results/lm_sae/sweep.safetensors", "results/lm_sae/metrics.csv", "results/lm_sae/history.csv",
+              "results/lm_sae/saes/J32_l1_0.1/cfg.json", "results/lm_sae/saes/J16_l1_0.01/sae_weights.safetensors"]
+           + [f"results/lm_sae/figures/{f}.png" for f in LM_SAE_FIGURES])
 LOGS = (["logs/toy_sae/data.log", "logs/toy_sae/train.log", "logs/toy_sae/evaluate.log", "logs/toy_sae/claims.log",
          "logs/toy_sae/report.log", "logs/scorecard.log", "logs/tms/analyze.log", "logs/tms/claims.log",
-         "logs/tms/report.log"] + [f"logs/tms/train_{part}.log" for part in TMS_PARTS])
+         "logs/tms/report.log", "logs/lm/corpus.log", "logs/lm/model_tiny_bert.log",
+         "logs/lm/activations_tiny_bert_trained.log", "logs/lm/activations_tiny_bert_rerandomised.log",
+         "logs/lm_sae/train.log", "logs/lm_sae/evaluate.log", "logs/lm_sae/export.log", "logs/lm_sae/claims.log",
+         "logs/lm_sae/report.log"] + [f"logs/tms/train_{part}.log" for part in TMS_PARTS])
 
 
 def _environment() -> dict[str, str]:
@@ -67,6 +81,9 @@ def make_workdir(repo: Path, destination: Path) -> Path:
     config = yaml.safe_load((repo / "config.yaml").read_text())
     update_config(config, yaml.safe_load((repo / "configs/smoke.yaml").read_text()))
     (destination / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    # The smoke tier's language model and corpus (configs/smoke.yaml names them): built here, never downloaded.
+    build_tiny_bert(destination / "data/tiny_bert")
+    write_corpus(destination / "data/smoke_corpus.txt")
     return destination
 
 
@@ -110,11 +127,12 @@ def test_metrics_cover_the_whole_grid(smoke_run):
 
 
 @pytest.mark.parametrize("experiment, figures, claim", [
-    ("toy_sae", TOY_SAE_FIGURES, "fig1_goldilocks"), ("tms", TMS_FIGURES, "phase_change")])
+    ("toy_sae", TOY_SAE_FIGURES, "fig1_goldilocks"), ("tms", TMS_FIGURES, "phase_change"),
+    ("lm_sae", LM_SAE_FIGURES, "fig13_mmcs_below_toy")])
 def test_report_shows_figures_and_claims(smoke_run, experiment, figures, claim):
     html = (smoke_run / f"results/{experiment}/report.html").read_text()
     assert html.count("data:image/png;base64") >= len(figures)
-    assert claim in html and "Interpretations we had to make" in html
+    assert claim in html and "Interpretations" in html
 
 
 def test_second_run_has_nothing_to_do(smoke_run):
@@ -140,6 +158,19 @@ def test_config_change_reruns_only_what_depends_on_it(smoke_run):
     assert "output: results/tms/models/phase.safetensors" in dry
     assert "output: results/tms/models/intro.safetensors" not in dry
     assert "toy_sae_" not in dry
+    # Extraction settings rebuild the caches and everything trained on them, not the corpus or the models.
+    changed = copy.deepcopy(config)
+    changed["lm"]["extraction"]["max_length"] = 16
+    (smoke_run / "changed.yaml").write_text(yaml.safe_dump(changed))
+    dry = run(smoke_run, "snakemake", "--cores", "1", "-n", "--configfile", "changed.yaml").stdout
+    assert "activations_cache" in dry and "lm_sae_train" in dry
+    assert "lm_corpus" not in dry and "lm_model_prepare" not in dry and "toy_sae_" not in dry
+    # A new site for a cache reruns that cache only.
+    changed = copy.deepcopy(config)
+    changed["lm"]["activations"][0]["sites"].append("mlp.0")
+    (smoke_run / "changed.yaml").write_text(yaml.safe_dump(changed))
+    dry = run(smoke_run, "snakemake", "--cores", "1", "-n", "--configfile", "changed.yaml").stdout
+    assert "output: data/activations/tiny_bert/rerandomised" in dry and "lm_sae_train" not in dry
 
 
 def test_bad_config_value_fails_naming_the_key(smoke_run):

@@ -9,7 +9,9 @@ from typing import Any, Literal
 
 import yaml
 
-from superposition.config import param, parse_config, schema_yaml
+from superposition.config import ConfigError, param, parse_config, schema_yaml
+from superposition.lm.config import LMConfig
+from superposition.lm_sae.config import LMSAEConfig
 from superposition.tms.config import TMSConfig
 from superposition.toy_sae.config import ToySAEConfig
 
@@ -21,6 +23,13 @@ class WorkflowConfig:
     device: Literal["auto", "cpu", "cuda"] = param("where tensors live: auto = CUDA when present, else CPU")
     toy_sae: ToySAEConfig = param("Sharkey, Braun & Millidge (2022), toy-data sweeps")
     tms: TMSConfig = param("Elhage et al. (2022), Toy Models of Superposition")
+    lm: LMConfig = param("language-model sources, corpus and activation caches shared by the LM experiments")
+    lm_sae: LMSAEConfig = param("Sharkey, Braun & Millidge (2022), the language-model section")
+
+    def __post_init__(self) -> None:
+        if self.lm_sae.model not in self.lm.models:
+            raise ConfigError(f"config key 'lm_sae.model': unknown model {self.lm_sae.model!r}; lm.models defines "
+                              f"{sorted(self.lm.models)}")
 
 
 def load_workflow_config(config: dict[str, Any], schema_file: Path | str | None = None) -> WorkflowConfig:

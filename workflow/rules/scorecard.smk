@@ -1,6 +1,6 @@
 # The scorecard: every experiment's claims.json merged into one table.
 
-CLAIMS_FILES = ["results/toy_sae/claims.json", "results/tms/claims.json"]
+CLAIMS_FILES = ["results/toy_sae/claims.json", "results/tms/claims.json", "results/lm_sae/claims.json"]
 
 
 rule scorecard_merge:

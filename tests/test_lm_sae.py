@@ -1,0 +1,110 @@
+"""Experiment `lm_sae`: training on a cache, metrics, claims on hand-built tables, the SAELens round trip."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from superposition.lm.activations import ActivationError, ShardWriter
+from superposition.lm_sae.claims import lm_sae_claims
+from superposition.lm_sae.config import LMSAEConfig, LMSAEEvaluateConfig, LMSAETrainConfig
+from superposition.lm_sae.evaluate import evaluate_lm_sweep
+from superposition.lm_sae.export import encode_exported, export_sweep, load_exported
+from superposition.lm_sae.train import split_shards, train_lm_sweep
+from superposition.sae import encode, normalized_decoder
+from superposition.sweep import load_sweep
+from tests.test_lm_activations import synthetic_cache
+
+
+def config(steps: int = 40) -> LMSAEConfig:
+    return LMSAEConfig("tiny", "trained", "mlp.1",
+                       LMSAETrainConfig((0.01, 0.1), (0.5, 1.0), 16, steps, 3e-3, 1.0, 0, 1, 10),
+                       LMSAEEvaluateConfig(10, 1, 64, 2))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("lm_sae")
+    torch.manual_seed(0)
+    data = torch.relu(torch.randn(400, 8) * 3 - 2)
+    writer = ShardWriter(folder / "cache8", torch.float32, 100, "test")
+    writer.add(data, torch.zeros(400), torch.zeros(400))
+    writer.close()
+    (folder / "cache8" / "manifest.json").write_text(json.dumps({
+        "d": 8, "token_count": 400, "shards": writer.shards, "model": "tiny", "variant": "trained",
+        "site": "mlp.1", "weights_sha256": "abc", "corpus_sha256": "def"}))
+    train_lm_sweep(folder / "cache8", config(), "cpu", folder / "sweep.safetensors", progress=False)
+    return folder, data
+
+
+def test_training_scales_to_the_target_norm_and_keeps_provenance(trained):
+    folder, data = trained
+    sweep = load_sweep(folder / "sweep.safetensors")
+    scale = float(sweep.metadata["scale"])
+    train_rows = data[:300]  # the last shard is held out
+    assert scale * train_rows.norm(dim=1).mean().item() == pytest.approx(1.0, rel=0.05)
+    assert sweep.grid.dict_sizes == (4, 8) and sweep.steps == 40
+    assert '"site": "mlp.1"' in sweep.metadata["activations"]
+
+
+def test_metrics_cover_the_grid_and_losses_are_consistent(trained, tmp_path):
+    folder, _ = trained
+    table = evaluate_lm_sweep(folder / "cache8", folder / "sweep.safetensors", config().evaluate,
+                              tmp_path / "m.csv", tmp_path / "m.json", tmp_path / "h.csv")
+    assert len(table) == 4 and set(table.dict_ratio) == {0.5, 1.0}
+    assert np.isnan(table[table.dict_ratio == 1.0].mmcs_with_larger).all()  # nothing larger than the largest
+    assert (table.fraction_variance_unexplained > 0).all() and (table.dead_fraction <= 1).all()
+    assert pd.read_csv(tmp_path / "h.csv").step.max() == 40
+
+
+def test_too_few_shards_for_a_held_out_part_is_explained(tmp_path):
+    reader = synthetic_cache(tmp_path, tokens=50, shard_tokens=100)
+    with pytest.raises(ActivationError, match="needs at least one more"):
+        split_shards(reader, 1)
+
+
+def test_export_round_trips_through_our_reader_and_saelens(trained, tmp_path):
+    folder, data = trained
+    sweep = load_sweep(folder / "sweep.safetensors")
+    scale = float(sweep.metadata["scale"])
+    folders = export_sweep(folder / "sweep.safetensors", tmp_path / "saes")
+    assert len(folders) == 4
+    stack = sweep.stacks[1]  # J = 8
+    cfg, tensors = load_exported(tmp_path / "saes" / "J8_l1_0.1")
+    assert cfg["d_in"] == 8 and cfg["d_sae"] == 8 and cfg["metadata"]["hook_name"] == "mlp.1"
+    expected_codes = encode(data * scale, stack.w_enc[1:2], stack.b_enc[1:2])[0]
+    torch.testing.assert_close(encode_exported(tensors, data), expected_codes, atol=1e-5, rtol=1e-5)
+    expected_reconstruction = expected_codes @ normalized_decoder(stack.w_dec[1]) / scale
+    torch.testing.assert_close(expected_codes @ tensors["W_dec"], expected_reconstruction)
+    # The same files through SAELens's own loader (sae-lens is a test dependency in envs/common.in).
+    from sae_lens import SAE
+
+    sae = SAE.load_from_disk(tmp_path / "saes" / "J8_l1_0.1")
+    with torch.no_grad():
+        torch.testing.assert_close(sae.encode(data), expected_codes, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(sae.decode(sae.encode(data)), expected_reconstruction, atol=1e-5, rtol=1e-5)
+
+
+def _table(mmcs_larger, dead, ssll, ratios=(0.5, 1.0), l1s=(0.01, 0.1)) -> pd.DataFrame:
+    rows = []
+    for i, ratio in enumerate(ratios):
+        for j, alpha in enumerate(l1s):
+            rows.append({"dict_ratio": ratio, "l1_coefficient": alpha, "dict_size": int(ratio * 100),
+                         "mmcs_with_larger": mmcs_larger[i][j], "dead_latents": dead[i][j], "ssll": ssll[i][j]})
+    return pd.DataFrame(rows)
+
+
+def test_claims_on_hand_built_tables():
+    toy = _table([[0.95, 0.99], [np.nan, np.nan]], [[0, 0], [0, 30]], [[0, 1], [0, 2]])
+    lm_like_paper = _table([[0.30, 0.40], [np.nan, np.nan]], [[0, 0], [0, 0]], [[-1, 1], [-2, 2]])
+    claims = {c.id: c.passed for c in lm_sae_claims(lm_like_paper, toy)}
+    assert claims == {"fig11_no_dead_latents": True, "fig11_fewer_dead_than_toy": True, "fig12_ssll_diagonal": True,
+                      "fig13_mmcs_below_toy": True, "fig13_mmcs_ceiling": True}
+    lm_like_toy = _table([[0.90, 0.95], [np.nan, np.nan]], [[0, 5], [0, 40]], [[1, -1], [-2, 2]])
+    claims = {c.id: c.passed for c in lm_sae_claims(lm_like_toy, toy)}
+    assert claims == {"fig11_no_dead_latents": False, "fig11_fewer_dead_than_toy": False,
+                      "fig12_ssll_diagonal": False, "fig13_mmcs_below_toy": False, "fig13_mmcs_ceiling": False}

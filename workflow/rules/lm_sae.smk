@@ -1,0 +1,104 @@
+# Sharkey, Braun & Millidge (2022), language-model section: cached activations -> batched sweep -> metrics
+# (beside the toy-data sweep's) -> claims -> SAELens export -> report.
+
+LM_SAE = config["lm_sae"]
+LM_SAE_CACHE = activation_cache(LM_SAE["model"], LM_SAE["variant"])
+LM_EXTRA_SITES.setdefault((LM_SAE["model"], LM_SAE["variant"]), set()).add(LM_SAE["site"])
+LM_SAE_FIGURES = ["dead_latents", "ssll", "mmcs_with_larger", "fraction_variance_unexplained", "training_curves"]
+
+
+rule lm_sae_train:
+    input:
+        cache=LM_SAE_CACHE,
+    output:
+        sweep="results/lm_sae/sweep.safetensors",
+    params:
+        site=LM_SAE["site"],
+        config=_sorted_keys({k: LM_SAE[k] for k in ("model", "variant", "site", "train", "evaluate")}),
+        device=config["device"],
+        code=code_fingerprint("superposition.lm_sae.train"),
+    threads: ALL_CORES
+    resources:
+        gpu=1,
+    log:
+        "logs/lm_sae/train.log",
+    script:
+        "../scripts/lm_sae_train.py"
+
+
+rule lm_sae_evaluate:
+    input:
+        cache=LM_SAE_CACHE,
+        sweep=rules.lm_sae_train.output.sweep,
+    output:
+        metrics_csv="results/lm_sae/metrics.csv",
+        metrics_json="results/lm_sae/metrics.json",
+        history_csv="results/lm_sae/history.csv",
+    params:
+        site=LM_SAE["site"],
+        evaluate=experiment_config("lm_sae", "evaluate"),
+        code=code_fingerprint("superposition.lm_sae.evaluate"),
+    threads: ALL_CORES
+    log:
+        "logs/lm_sae/evaluate.log",
+    script:
+        "../scripts/lm_sae_evaluate.py"
+
+
+rule lm_sae_export:
+    input:
+        sweep=rules.lm_sae_train.output.sweep,
+    output:
+        saes=directory("results/lm_sae/saes"),
+    params:
+        code=code_fingerprint("superposition.lm_sae.export"),
+    log:
+        "logs/lm_sae/export.log",
+    script:
+        "../scripts/lm_sae_export.py"
+
+
+rule lm_sae_claims:
+    input:
+        lm_metrics=rules.lm_sae_evaluate.output.metrics_csv,
+        toy_metrics="results/toy_sae/metrics.csv",
+    output:
+        claims="results/lm_sae/claims.json",
+    params:
+        code=code_fingerprint("superposition.lm_sae.claims"),
+    log:
+        "logs/lm_sae/claims.log",
+    script:
+        "../scripts/lm_sae_claims.py"
+
+
+rule lm_sae_report:
+    input:
+        notebook="notebooks/lm_sae.ipynb",
+        metrics_csv=rules.lm_sae_evaluate.output.metrics_csv,
+        metrics_json=rules.lm_sae_evaluate.output.metrics_json,
+        history_csv=rules.lm_sae_evaluate.output.history_csv,
+        toy_metrics="results/toy_sae/metrics.csv",
+        claims=rules.lm_sae_claims.output.claims,
+    output:
+        notebook="results/lm_sae/lm_sae.ipynb",
+        html=report("results/lm_sae/report.html", caption="../report/lm_sae.rst", category="lm_sae"),
+        figures=[
+            report(f"results/lm_sae/figures/{name}.png", caption="../report/lm_sae_figure.rst", category="lm_sae",
+                   subcategory="figures")
+            for name in LM_SAE_FIGURES
+        ],
+    params:
+        parameters={"results_dir": "results/lm_sae", "toy_results_dir": "results/toy_sae"},
+        code=code_fingerprint("superposition.plots", "superposition.reporting"),
+    log:
+        "logs/lm_sae/report.log",
+    script:
+        "../scripts/render_report.py"
+
+
+rule lm_sae:
+    input:
+        rules.lm_sae_report.output,
+        rules.lm_sae_claims.output,
+        rules.lm_sae_export.output,
