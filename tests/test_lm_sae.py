@@ -108,3 +108,11 @@ def test_claims_on_hand_built_tables():
     claims = {c.id: c.passed for c in lm_sae_claims(lm_like_toy, toy)}
     assert claims == {"fig11_no_dead_latents": False, "fig11_fewer_dead_than_toy": False,
                       "fig12_ssll_diagonal": False, "fig13_mmcs_below_toy": False, "fig13_mmcs_ceiling": False}
+
+
+def test_mmcs_claims_are_untestable_on_a_single_dictionary_size():
+    toy = _table([[0.95, 0.99], [np.nan, np.nan]], [[0, 0], [0, 30]], [[0, 1], [0, 2]])
+    single = _table([[np.nan, np.nan]], [[0, 0]], [[-1, 1]], ratios=(1.0,))
+    claims = {c.id: c for c in lm_sae_claims(single, toy)}
+    assert claims["fig13_mmcs_below_toy"].passed is None and claims["fig13_mmcs_ceiling"].passed is None
+    assert "single dictionary size" in claims["fig13_mmcs_ceiling"].note

@@ -17,6 +17,7 @@ from superposition.runtime import make_generator
 from superposition.sweep import load_sweep
 from superposition.sweep_evaluation import (
     count_dead_latents_grid,
+    finite_or_none,
     held_out_losses,
     history_table,
     mmcs_with_larger_grid,
@@ -62,7 +63,8 @@ def evaluate_lm_sweep(activations: Path, sweep: Path, config: LMSAEEvaluateConfi
         history_table(trained, reader.d).to_csv(temporary, index=False)
     summary = {"steps": trained.steps, "dead_window": config.dead_window, "n_models": len(table),
                "eval_tokens": int(data.shape[0]), "scale": scale,
-               "max_mmcs_with_larger": float(np.nanmax(table.mmcs_with_larger)),
+               # None when the grid has a single dictionary size (nothing larger to compare with)
+               "max_mmcs_with_larger": finite_or_none(float(table.mmcs_with_larger.max())),
                "total_dead_latents": int(table.dead_latents.sum()),
                "min_fraction_variance_unexplained": float(table.fraction_variance_unexplained.min())}
     atomic_write_json(metrics_json, {"experiment": "lm_sae", "summary": summary,
