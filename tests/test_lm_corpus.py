@@ -7,6 +7,7 @@ import tarfile
 
 import pytest
 
+from superposition.io import sha256_file
 from superposition.lm.config import CorpusConfig
 from superposition.lm.corpus import (
     CorpusError,
@@ -16,7 +17,6 @@ from superposition.lm.corpus import (
     split_sentences,
     write_corpus,
 )
-from superposition.lm.models import sha256_file
 
 NOUN_LINE = ('00001740 03 n 01 entity 0 003 ~ 00001930 n 0000 | that which is perceived or known; '
              '"the entity was seen"; "an entity"  ')

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from superposition.io import sha256_file
 from superposition.lm.config import ModelSourceConfig
-from superposition.lm.models import ModelSourceError, load_model, model_folder, sha256_file
+from superposition.lm.models import ModelSourceError, load_model, model_folder
 from superposition.lm.sites import SiteError, record_sites, site_dim, valid_sites
 from tests.lm_factories import build_tiny_bert, sentences
 

@@ -26,7 +26,8 @@ from tests.lm_factories import build_tiny_bert, write_corpus
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
-WORKFLOW_FILES = ["Snakefile", "config.yaml", "configs", "workflow", "notebooks", "dvc.yaml", ".dvc/config", "src", "envs"]
+WORKFLOW_FILES = ["Snakefile", "config.yaml", "configs", "workflow", "notebooks", "dvc.yaml", ".dvc/config", "src",
+                  "envs"]
 TOY_SAE_FIGURES = ["fig01_mmcs_vs_l1", "fig02_mmcs_vs_ratio", "fig03_mmcs_heatmap", "fig04_dead_latents",
                    "fig05_reconstruction_loss", "fig06_l1_loss", "fig07_std_log_reconstruction", "fig08_std_log_l1",
                    "fig09_ssll", "fig10_mmcs_with_larger", "training_curves", "recovery_by_frequency"]

@@ -20,9 +20,9 @@ import torch
 from safetensors import safe_open
 from tqdm import tqdm
 
-from superposition.io import atomic_save_safetensors, atomic_write_json
+from superposition.io import atomic_save_safetensors, atomic_write_json, sha256_file
 from superposition.lm.config import ExtractionConfig
-from superposition.lm.models import LoadedModel, sha256_file
+from superposition.lm.models import LoadedModel
 from superposition.lm.sites import record_sites, site_dim
 
 log = logging.getLogger(__name__)

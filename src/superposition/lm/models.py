@@ -8,7 +8,6 @@ onnxruntime.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import logging
 import os
@@ -18,6 +17,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from superposition.io import sha256_file
 from superposition.lm.config import ModelSourceConfig
 
 log = logging.getLogger(__name__)
@@ -27,15 +27,6 @@ WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 class ModelSourceError(RuntimeError):
     """A model cannot be found, verified or loaded; the message names the cause and the fix."""
-
-
-def sha256_file(path: Path | str, chunk: int = 1 << 22) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_sha256(path: Path, expected: str | None, what: str) -> str:
