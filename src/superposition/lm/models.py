@@ -91,9 +91,9 @@ def model_folder(name: str, registry: dict[str, ModelSourceConfig], prepared_dir
             raise ModelSourceError(f"model {name!r}: local folder {folder} does not exist")
     elif source.kind == "hub":
         folder = hub_folder(_required(source.hub_id, name, "hub_id"), source.revision)
-    else:  # onnx_package: converted by prepare_model
+    else:  # onnx_package, package_zip_parts: built by prepare_model
         if prepared_dir is None or not (prepared_dir / "hf").is_dir():
-            raise ModelSourceError(f"model {name!r} comes from an ONNX file; convert it first "
+            raise ModelSourceError(f"model {name!r} ({source.kind}) must be prepared first "
                                    f"(`snakemake data/models/{name}/model.json`)")
         return prepared_dir / "hf"
     if source.kind != "hub" or source.weights_sha256:
@@ -105,6 +105,46 @@ def _required(value: str | None, name: str, key: str) -> str:
     if not value:
         raise ModelSourceError(f"model {name!r}: its source needs `{key}`")
     return value
+
+
+def join_zip_parts(parts: list[Path], folder_in_zip: str, output: Path) -> Path:
+    """Concatenate the byte ranges of a split zip, extract ``folder_in_zip`` into ``output`` (atomically).
+
+    Only regular files under ``folder_in_zip`` are extracted, and names that would leave it are refused.
+    """
+    import shutil
+    import tempfile
+    import zipfile
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=output.parent) as scratch:
+        joined = Path(scratch) / "joined.zip"
+        with open(joined, "wb") as target:
+            for part in parts:
+                with open(part, "rb") as source:
+                    shutil.copyfileobj(source, target, 1 << 22)
+        staging = Path(scratch) / "model"
+        prefix = folder_in_zip.strip("/") + "/"
+        try:
+            with zipfile.ZipFile(joined) as archive:
+                members = [m for m in archive.infolist() if m.filename.startswith(prefix) and not m.is_dir()]
+                if not members:
+                    raise ModelSourceError(f"no folder {folder_in_zip!r} in the joined zip of {len(parts)} parts")
+                for member in members:
+                    relative = Path(member.filename[len(prefix):])
+                    if relative.is_absolute() or ".." in relative.parts:
+                        raise ModelSourceError(f"unsafe path {member.filename!r} in the joined zip")
+                    destination = staging / relative
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    with archive.open(member) as source, open(destination, "wb") as target:
+                        shutil.copyfileobj(source, target, 1 << 22)
+        except (zipfile.BadZipFile, OSError, EOFError) as error:  # a missing or misordered part
+            raise ModelSourceError(f"the {len(parts)} parts do not join into a valid zip ({error}); "
+                                   "check that every part is installed and listed in order") from None
+        if output.exists():
+            shutil.rmtree(output)
+        staging.rename(output)
+    return output
 
 
 @dataclass
@@ -153,6 +193,12 @@ def prepare_model(name: str, registry: dict[str, ModelSourceConfig], output_dir:
         record["onnx_max_abs_diff"] = verify_against_onnxruntime(output_dir / "hf", onnx_path, batch["input_ids"],
                                                                  batch["attention_mask"])
         folder = output_dir / "hf"
+    elif source.kind == "package_zip_parts":
+        if not source.parts:
+            raise ModelSourceError(f"model {name!r}: a package_zip_parts source needs `parts`")
+        files = [installed_file(*part.split(":", 1), source.install) for part in source.parts]
+        folder = join_zip_parts(files, _required(source.path, name, "path"), output_dir / "hf")
+        record["weights_sha256"] = verify_sha256(weights_file(folder), source.weights_sha256, f"model {name!r}")
     else:
         folder = model_folder(name, registry)
         record["weights_sha256"] = sha256_file(weights_file(folder))
