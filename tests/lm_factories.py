@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
 from transformers import BertConfig, BertModel, BertTokenizerFast
+
+from superposition.lm.activations import ActivationReader, ShardWriter
 
 WORDS = ("the a an of to in is was for on with as by at from that this it be are or which and not its "
          "animal plant person place state act thing small large water food make move part body time "
@@ -41,3 +44,13 @@ def write_corpus(path: Path, n: int = 300, seed: int = 0) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(sentences(n, seed)) + "\n", encoding="utf-8")
     return path
+
+
+def synthetic_cache(folder, tokens: int, shard_tokens: int) -> ActivationReader:
+    """A cache whose row i is (i, −i): every token is recognisable."""
+    writer = ShardWriter(folder, torch.float32, shard_tokens, "synthetic")
+    rows = torch.arange(tokens, dtype=torch.float32)
+    writer.add(torch.stack([rows, -rows], dim=1), torch.zeros(tokens), torch.zeros(tokens))
+    writer.close()
+    (folder / "manifest.json").write_text(json.dumps({"d": 2, "token_count": tokens, "shards": writer.shards}))
+    return ActivationReader(folder)

@@ -12,13 +12,12 @@ from superposition.lm.activations import (
     ActivationError,
     ActivationReader,
     ExtractionInfo,
-    ShardWriter,
     extract_activations,
     length_buckets,
 )
 from superposition.lm.config import ExtractionConfig
 from superposition.lm.models import LoadedModel
-from tests.lm_factories import build_tiny_bert, sentences
+from tests.lm_factories import build_tiny_bert, sentences, synthetic_cache
 
 
 def extraction(**values) -> ExtractionConfig:
@@ -104,16 +103,6 @@ def test_non_finite_activations_name_model_site_and_shard(tiny, tmp_path):
     finally:
         with torch.no_grad():
             tiny.model.encoder.layer[1].intermediate.dense.bias[0] = 0.0
-
-
-def synthetic_cache(folder, tokens: int, shard_tokens: int) -> ActivationReader:
-    """A cache whose row i is (i, −i): every token is recognisable."""
-    writer = ShardWriter(folder, torch.float32, shard_tokens, "synthetic")
-    rows = torch.arange(tokens, dtype=torch.float32)
-    writer.add(torch.stack([rows, -rows], dim=1), torch.zeros(tokens), torch.zeros(tokens))
-    writer.close()
-    (folder / "manifest.json").write_text(json.dumps({"d": 2, "token_count": tokens, "shards": writer.shards}))
-    return ActivationReader(folder)
 
 
 def test_batches_stream_every_token_once_per_epoch(tmp_path):

@@ -15,7 +15,7 @@ from typing import Any
 
 from superposition.io import atomic_write_json, read_json
 
-__all__ = ["Claim", "write_claims", "read_claims", "verdict", "CLAIMS_FORMAT"]
+__all__ = ["Claim", "write_claims", "read_claims", "verdict", "CLAIMS_FORMAT", "untestable"]
 
 CLAIMS_FORMAT = 1
 _VERDICTS = {True: "pass", False: "FAIL", None: "n/a"}
@@ -51,6 +51,11 @@ class Claim:
     measured_summary: str
     passed: bool | None
     note: str = ""
+
+
+def untestable(fields: dict[str, Any], why: str) -> Claim:
+    """A claim (``fields``: id, statement, source, paper_value, rule) that this configuration cannot test."""
+    return Claim(**fields, measured=None, measured_summary="—", passed=None, note=f"untestable here: {why}")
 
 
 def _json_safe(value: Any) -> Any:

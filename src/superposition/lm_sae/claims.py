@@ -7,15 +7,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from superposition.claims import Claim, write_claims
+from superposition.claims import Claim, untestable, write_claims
 
 PAPER = "Sharkey, Braun & Millidge (2022), Taking features out of superposition with sparse autoencoders"
 MMCS_GAP = 0.2  # "well below": at least this much lower than the toy data's best
 MMCS_CEILING = 0.5  # the report: "never exceeds ~0.4"; ~ read as within 0.1
-
-
-def _untestable(claim: dict, why: str) -> Claim:
-    return Claim(**claim, measured=None, measured_summary=why, passed=None, note=why)
 
 
 def _mmcs_below_toy(lm: pd.DataFrame, toy: pd.DataFrame) -> Claim:
@@ -26,7 +22,7 @@ def _mmcs_below_toy(lm: pd.DataFrame, toy: pd.DataFrame) -> Claim:
         source="Figure 13 vs Figure 10", paper_value="LM ≲ 0.4; toy data ≈ 1",
         rule=f"max over the LM grid of MMCS with larger dictionaries ≤ the toy grid's max − {MMCS_GAP}")
     if lm.mmcs_with_larger.isna().all() or toy.mmcs_with_larger.isna().all():
-        return _untestable(claim, "a grid with a single dictionary size has no MMCS with larger dictionaries")
+        return untestable(claim, "a grid with a single dictionary size has no MMCS with larger dictionaries")
     lm_best, toy_best = float(np.nanmax(lm.mmcs_with_larger)), float(np.nanmax(toy.mmcs_with_larger))
     return Claim(**claim,
         measured={"lm_max": lm_best, "toy_max": toy_best},
@@ -41,7 +37,7 @@ def _mmcs_ceiling(lm: pd.DataFrame) -> Claim:
         source="Figure 13", paper_value="≤ ~0.4",
         rule=f"every grid point's MMCS with larger dictionaries ≤ {MMCS_CEILING}")
     if lm.mmcs_with_larger.isna().all():
-        return _untestable(claim, "a grid with a single dictionary size has no MMCS with larger dictionaries")
+        return untestable(claim, "a grid with a single dictionary size has no MMCS with larger dictionaries")
     best = lm.loc[lm.mmcs_with_larger.idxmax()]
     return Claim(**claim,
         measured={"max": float(best.mmcs_with_larger), "at_ratio": float(best.dict_ratio),

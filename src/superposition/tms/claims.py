@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from superposition.claims import Claim, write_claims
+from superposition.claims import Claim, untestable, write_claims
 from superposition.io import read_json
 from superposition.tms.measures import REPRESENTED_NORM
 
@@ -21,10 +21,6 @@ PENTAGON_ANGLE, ANGLE_TOLERANCE = 72.0, 10.0
 PHASE_AGREEMENT = 0.8
 D_STAR_TARGET, D_STAR_TOLERANCE, D_STAR_RUN = 0.5, 0.03, 3
 NEAR_FRACTION_MINIMUM = 0.2
-
-
-def _untestable(claim: dict, why: str) -> Claim:
-    return Claim(**claim, measured=None, measured_summary="—", passed=None, note=f"untestable here: {why}")
 
 
 def _model(intro: dict[str, Any], kind: str, sparsity: float) -> dict[str, Any] | None:
@@ -45,7 +41,7 @@ def _dense_relu(intro: dict[str, Any]) -> Claim:
         rule=f"ReLU model at S = 0: the features with ||W_i|| > {REPRESENTED_NORM} are exactly features 0 and 1.")
     model = _model(intro, "relu", 0.0)
     if model is None:
-        return _untestable(claim, "no S = 0 level in the intro experiment")
+        return untestable(claim, "no S = 0 level in the intro experiment")
     represented = [i for i, v in enumerate(model["norms"]) if v > REPRESENTED_NORM]
     return Claim(**claim, measured={"norms": model["norms"], "represented": represented},
                  measured_summary=f"represented: {represented}; norms " + ", ".join(f"{v:.2f}" for v in model["norms"]),
@@ -63,7 +59,7 @@ def _pentagon(intro: dict[str, Any]) -> Claim:
              f"neighbouring directions is {PENTAGON_ANGLE:g}° ± {ANGLE_TOLERANCE:g}°.")
     model = _model(intro, "relu", 0.9)
     if model is None or intro["n_hidden"] != 2:
-        return _untestable(claim, "no S = 0.9 level with m = 2 in the intro experiment")
+        return untestable(claim, "no S = 0.9 level with m = 2 in the intro experiment")
     norms = model["norms"]
     angles = model.get("neighbour_angles", [])
     passed = (len(norms) == 5 and all(v > REPRESENTED_NORM for v in norms) and len(angles) == 5
@@ -85,7 +81,7 @@ def _linear(intro: dict[str, Any]) -> Claim:
     counts = {key.partition("/S=")[2]: value["n_represented"] for key, value in intro["models"].items()
               if key.startswith("linear/")}
     if not counts:
-        return _untestable(claim, "no linear models")
+        return untestable(claim, "no linear models")
     passed = all(count <= intro["n_hidden"] for count in counts.values())
     return Claim(**claim, measured={"represented_by_sparsity": counts},
                  measured_summary=", ".join(f"S={s}: {c}" for s, c in counts.items()), passed=passed)
@@ -102,7 +98,7 @@ def _sparsity(sweep: dict[str, Any]) -> Claim:
              "exceeds m at the two sparsest levels.")
     levels = sorted(sweep["levels"], key=lambda level: level["sparsity"])
     if len(levels) < 2:
-        return _untestable(claim, "fewer than two sparsity levels")
+        return untestable(claim, "fewer than two sparsity levels")
     counts = [level["n_represented"] for level in levels]
     passed = all(b >= a for a, b in zip(counts, counts[1:])) and all(c > sweep["n_hidden"] for c in counts[-2:])
     return Claim(**claim, measured={"sparsity": [level["sparsity"] for level in levels], "represented": counts},

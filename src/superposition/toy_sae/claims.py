@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from superposition.claims import Claim, write_claims
+from superposition.claims import Claim, untestable, write_claims
 
 __all__ = ["toy_sae_claims", "write_toy_sae_claims", "PAPER"]
 
@@ -34,10 +34,6 @@ def _at(table: pd.DataFrame, *, ratio: float | None = None, l1: float | None = N
     return table[mask]
 
 
-def _untestable(claim: dict, why: str) -> Claim:
-    return Claim(**claim, measured=None, measured_summary="—", passed=None, note=f"untestable here: {why}")
-
-
 def _fig1_goldilocks(table: pd.DataFrame) -> Claim:
     claim = dict(
         id="fig1_goldilocks",
@@ -50,7 +46,7 @@ def _fig1_goldilocks(table: pd.DataFrame) -> Claim:
     )
     row = _at(table, ratio=1.0).sort_values("l1_coefficient")
     if len(row) < 2:
-        return _untestable(claim, "the grid has fewer than two L1 values at ratio 1")
+        return untestable(claim, "the grid has fewer than two L1 values at ratio 1")
     good = row[row.mmcs >= 0.9].l1_coefficient.tolist()
     best = float(row.mmcs.max())
     in_range = [v for v in good if GOLDILOCKS[0] <= v <= GOLDILOCKS[1]]
@@ -71,7 +67,7 @@ def _fig1_extremes(table: pd.DataFrame) -> Claim:
     )
     row = _at(table, ratio=1.0).sort_values("l1_coefficient")
     if len(row) < 3:
-        return _untestable(claim, "the grid has fewer than three L1 values at ratio 1")
+        return untestable(claim, "the grid has fewer than three L1 values at ratio 1")
     best = float(row.mmcs.max())
     low, high = float(row.mmcs.iloc[0]), float(row.mmcs.iloc[-1])
     passed = low <= best - 0.1 and high <= best - 0.1
@@ -93,7 +89,7 @@ def _fig2_dict_size(table: pd.DataFrame) -> Claim:
     at_l1 = _at(table, l1=0.1)
     half, one = _at(at_l1, ratio=0.5), _at(at_l1, ratio=1.0)
     if half.empty or one.empty:
-        return _untestable(claim, "the grid lacks L1 0.1 with ratios 0.5 and 1")
+        return untestable(claim, "the grid lacks L1 0.1 with ratios 0.5 and 1")
     span = at_l1[(at_l1.dict_ratio >= 1.0 - 1e-9) & (at_l1.dict_ratio <= 4.0 + 1e-9)]
     by_ratio = {float(r): float(m) for r, m in zip(at_l1.dict_ratio, at_l1.mmcs)}
     passed = (float(half.mmcs.iloc[0]) <= float(one.mmcs.iloc[0]) - 0.05) and bool((span.mmcs >= 0.9).all())
@@ -116,7 +112,7 @@ def _fig4_dead(table: pd.DataFrame) -> Claim:
     top_l1 = table.l1_coefficient.max()
     large = table[(table.dict_ratio >= 2.0 - 1e-9) & np.isclose(table.l1_coefficient, top_l1)]
     if small.empty or large.empty:
-        return _untestable(claim, "the grid lacks ratio ≤ 1 with L1 ≤ 0.18, or ratios ≥ 2")
+        return untestable(claim, "the grid lacks ratio ≤ 1 with L1 ≤ 0.18, or ratios ≥ 2")
     offenders = [f"×{r:g}, L1 {a:.3g}: {int(d)}" for r, a, d in
                  zip(small.dict_ratio, small.l1_coefficient, small.dead_latents) if d > 0]
     dead_large = {f"×{r:g}": int(d) for r, d in zip(large.dict_ratio, large.dead_latents)}
@@ -138,7 +134,7 @@ def _fig10_mmcs_larger(table: pd.DataFrame) -> Claim:
     )
     finite = table[np.isfinite(table.mmcs_with_larger)]
     if finite.empty or _at(finite, ratio=1.0).empty:
-        return _untestable(claim, "no ratio-1 dictionary has a larger one in the grid")
+        return untestable(claim, "no ratio-1 dictionary has a larger one in the grid")
     best = finite.loc[finite.mmcs_with_larger.idxmax()]
     passed = math.isclose(float(best.dict_ratio), 1.0)
     return Claim(**claim, measured={"peak_ratio": float(best.dict_ratio), "peak_l1": float(best.l1_coefficient),
@@ -159,7 +155,7 @@ def _fig3_best_l1(table: pd.DataFrame) -> Claim:
     upper = table[table.dict_ratio >= 1.0 - 1e-9]
     ratios = sorted(upper.dict_ratio.unique())
     if len(ratios) < 2:
-        return _untestable(claim, "fewer than two ratios ≥ 1 in the grid")
+        return untestable(claim, "fewer than two ratios ≥ 1 in the grid")
     best_l1 = {float(r): float(upper[np.isclose(upper.dict_ratio, r)].sort_values("l1_coefficient")
                                .set_index("l1_coefficient").mmcs.idxmax()) for r in ratios}
     values = list(best_l1.values())
