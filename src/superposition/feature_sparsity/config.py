@@ -1,0 +1,127 @@
+"""Configuration of experiment `feature_sparsity` (Deng, Tao & Benton 2023)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from superposition.config import param
+from superposition.lm.config import Variant
+
+
+@dataclass(frozen=True)
+class CoderConfig:
+    """Sparse coding (Appendix C): alternate greedy codes of a minibatch with Adam steps on the dictionary."""
+
+    iterations: int = param("minibatch iterations per λ round (one greedy code update, then the dictionary steps)",
+                            minimum=1)
+    batch_size: int = param("samples coded per iteration", minimum=1)
+    dictionary_steps: int = param("Adam steps on Φ per greedy code update (paper: 'several steps of SGD')",
+                                  minimum=1)
+    lr: float = param("Adam learning rate of Φ (columns renormalised to 1 after each step)", exclusive_minimum=0)
+    max_active: int = param("the most greedy steps (features picked) per sample", minimum=1)
+    adaptive_rounds: int = param("adaptive λ: the most rounds of λ = fraction × average max coefficient",
+                                 minimum=1)
+    adaptive_fraction: float = param("adaptive λ: the fraction (paper: 0.1)", exclusive_minimum=0)
+    adaptive_tolerance: float = param("adaptive λ: stop when λ moves by less than this (relative)",
+                                      exclusive_minimum=0)
+    lambda_samples: int = param("samples coded to re-estimate λ between rounds", minimum=1)
+    seed: int = param("seed of the dictionary initialisation and the minibatches", minimum=0)
+
+
+@dataclass(frozen=True)
+class SyntheticSetting:
+    """One synthetic setting (Appendix D/E): its datasets all share d, the dictionary size and n."""
+
+    name: str = param("the setting's name; `main` is Section 3.1's (the claims test it)")
+    d: int = param("embedding size d (paper, main: 256)", minimum=2)
+    dict_ratio: int = param("dictionary size as a multiple of d (paper, main: 8)", minimum=1)
+    sigma: float = param("noise level σ: noise variance a σ²/d per coordinate (paper, main: 0.1)", minimum=0)
+    features_per_dim: int = param("ground-truth features as a multiple of d (paper, main: 4)", minimum=1)
+    figure: str = param("the paper's figure for this setting (Fig 1, Fig 5, …)")
+
+
+@dataclass(frozen=True)
+class SyntheticConfig:
+    """Section 3.1: metric values on sparse linear data of known sparsity and on three controls."""
+
+    settings: tuple[SyntheticSetting, ...] = param("the settings (a list, so a tier replaces it whole)",
+                                                   min_items=1)
+    n_samples: int = param("activations per dataset (paper: 16,384)", minimum=1)
+    active: tuple[float, ...] = param("average active features a of the sparse linear datasets (Fig 1a); the "
+                                      "'correct' metric value is a/2", exclusive_minimum=0, min_items=1,
+                                      unique_items=True)
+    separation_active: tuple[float, ...] = param("the a values compared with the controls (Fig 1b, Fig 4; "
+                                                 "paper: 5, 10, 20); each must be in `active`",
+                                                 exclusive_minimum=0, min_items=1, unique_items=True)
+    data_seed: int = param("seed of the synthetic datasets", minimum=0)
+    coder: CoderConfig = param("sparse coding of every synthetic dataset (adaptive λ)")
+
+    def setting(self, name: str) -> SyntheticSetting:
+        """The setting called ``name``."""
+        for setting in self.settings:
+            if setting.name == name:
+                return setting
+        raise KeyError(f"no synthetic setting {name!r}; configured: {[s.name for s in self.settings]}")
+
+
+@dataclass(frozen=True)
+class EmbeddingsConfig:
+    """Section 4.1, Appendix F: the (centred) token-embedding matrix of each model, adaptive λ."""
+
+    models: tuple[str, ...] = param("models of lm.models whose input token embeddings are decomposed", min_items=1)
+    dict_ratio: int = param("dictionary size as a multiple of d (paper: 8)", minimum=1)
+    gaussian_seed: int = param("seed of the Gaussian reference of each size (same n and d as the embeddings)",
+                               minimum=0)
+    eval_tokens: int = param("tokens (random) on which the metrics are measured; 0: the whole vocabulary "
+                             "(the paper)", minimum=0)
+    coder: CoderConfig = param("sparse coding of the embeddings and their Gaussian references")
+
+
+@dataclass(frozen=True)
+class LayerModel:
+    """A model whose layers are measured."""
+
+    model: str = param("a model of lm.models")
+    layers: int = param("its number of transformer layers (a larger number fails at extraction, naming the "
+                        "valid sites)", minimum=1)
+
+
+@dataclass(frozen=True)
+class LayersConfig:
+    """Section 4.2, Appendix H: every layer's residual stream, λ fixed for training and smaller for decoding."""
+
+    models: tuple[LayerModel, ...] = param("models whose layers are measured", min_items=1)
+    variant: Variant = param("the variant of the activation caches")
+    dict_ratio: int = param("dictionary size as a multiple of d (paper: 16)", minimum=1)
+    n_tokens: int = param("tokens sampled from each layer's cache", minimum=1)
+    train_lambda: float = param("λ while training the dictionary (paper: 0.1)", exclusive_minimum=0)
+    decompose_lambdas: tuple[float, ...] = param(
+        "candidate λ for the final decomposition, tried from the largest; per model the largest one that explains "
+        "`target_variance` on every layer is used (paper: 0.0027–0.01, chosen by hand per model)",
+        exclusive_minimum=0, min_items=1, unique_items=True)
+    target_variance: float = param("variance explained that the decomposition λ must reach (paper: 0.98)",
+                                   exclusive_minimum=0, maximum=1)
+    sample_seed: int = param("seed of the token sample", minimum=0)
+    coder: CoderConfig = param("sparse coding of every layer (its adaptive_* fields are unused: λ is fixed)")
+
+
+@dataclass(frozen=True)
+class FeaturesConfig:
+    """Appendix G, Tables 1–3: the sparse features of a few words' token embeddings."""
+
+    model: str = param("the model (one of embeddings.models) whose embedding dictionary is used")
+    words: tuple[str, ...] = param("words to decompose (paper: season, physics); each must be one token",
+                                   min_items=1)
+    top_features: int = param("features listed per word (paper: 3)", minimum=1)
+    top_tokens: int = param("most-activating tokens listed per feature (paper: 20)", minimum=1)
+    nearest_tokens: int = param("nearest tokens to each word's own embedding (paper: 30)", minimum=1)
+
+
+@dataclass(frozen=True)
+class FeatureSparsityConfig:
+    """Experiment `feature_sparsity`: Deng, Tao & Benton (2023), Measuring Feature Sparsity in Language Models."""
+
+    synthetic: SyntheticConfig = param("metric verification on synthetic data (Section 3.1, Appendices D–E)")
+    embeddings: EmbeddingsConfig = param("token embeddings (Section 4.1, Appendix F)")
+    layers: LayersConfig = param("later layers (Section 4.2, Appendix H)")
+    features: FeaturesConfig = param("interpretable features (Appendix G)")
