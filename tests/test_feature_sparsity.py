@@ -8,8 +8,13 @@ import pytest
 import torch
 
 from superposition.feature_sparsity import metrics, synthetic
-from superposition.feature_sparsity.coder import (encode, greedy_codes, greedy_codes_reference, init_dictionary,
-                                                  learn_dictionary)
+from superposition.feature_sparsity.coder import (
+    encode,
+    greedy_codes,
+    greedy_codes_reference,
+    init_dictionary,
+    learn_dictionary,
+)
 from superposition.feature_sparsity.config import CoderConfig
 
 

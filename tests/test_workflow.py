@@ -35,7 +35,10 @@ TMS_FIGURES = ["intro_relu", "intro_linear", "sparsity_wtw", "sparsity_norms", "
                "dimensionality_d_star", "dimensionality_per_feature", "training_curves"]
 TMS_PARTS = ["intro", "sparsity_sweep", "phase", "dimensionality"]
 LM_SAE_FIGURES = ["dead_latents", "ssll", "mmcs_with_larger", "fraction_variance_unexplained", "training_curves"]
-EXPERIMENTS = {"toy_sae": 6, "tms": 7, "lm_sae": 5}  # experiment -> number of claims
+FEATURE_SPARSITY_FIGURES = ["fig1a_true_sparsity", "fig1b_separation", "fig4_n0_final_loss", "ablations",
+                            "fig2_embeddings", "fig9_embeddings_s1", "fig3_layers", "fig10_layers_s1",
+                            "fig3b_variance_explained"]
+EXPERIMENTS = {"toy_sae": 6, "tms": 7, "lm_sae": 5, "feature_sparsity": 7}  # experiment -> number of claims
 OUTPUTS = (["data/toy_sae/ground_truth.safetensors", "results/toy_sae/sweep.safetensors",
             "results/toy_sae/metrics.csv", "results/toy_sae/metrics.json", "results/toy_sae/training_history.csv",
             "results/toy_sae/recovery_by_frequency.csv", "results/tms/metrics.json", "results/scorecard.md",
@@ -51,13 +54,21 @@ OUTPUTS = (["data/toy_sae/ground_truth.safetensors", "results/toy_sae/sweep.safe
               "data/activations/tiny_bert/rerandomised/resid.0/manifest.json",
               "results/lm_sae/sweep.safetensors", "results/lm_sae/metrics.csv", "results/lm_sae/history.csv",
               "results/lm_sae/saes/J32_l1_0.1/cfg.json", "results/lm_sae/saes/J16_l1_0.01/sae_weights.safetensors"]
-           + [f"results/lm_sae/figures/{f}.png" for f in LM_SAE_FIGURES])
+           + [f"results/lm_sae/figures/{f}.png" for f in LM_SAE_FIGURES]
+           + [f"results/feature_sparsity/{name}" for name in (
+               "synthetic/main.json", "synthetic/d8.json", "embeddings/tiny_bert.json",
+               "embeddings/tiny_bert.safetensors", "layers/tiny_bert.json", "features.json")]
+           + [f"results/feature_sparsity/figures/{f}.png" for f in FEATURE_SPARSITY_FIGURES]
+           + ["data/activations/tiny_bert/rerandomised/resid.1/manifest.json"])
 LOGS = (["logs/toy_sae/data.log", "logs/toy_sae/train.log", "logs/toy_sae/evaluate.log", "logs/toy_sae/claims.log",
          "logs/toy_sae/report.log", "logs/scorecard.log", "logs/tms/analyze.log", "logs/tms/claims.log",
          "logs/tms/report.log", "logs/lm/corpus.log", "logs/lm/model_tiny_bert.log",
          "logs/lm/activations_tiny_bert_trained.log", "logs/lm/activations_tiny_bert_rerandomised.log",
          "logs/lm_sae/train.log", "logs/lm_sae/evaluate.log", "logs/lm_sae/export.log", "logs/lm_sae/claims.log",
-         "logs/lm_sae/report.log"] + [f"logs/tms/train_{part}.log" for part in TMS_PARTS])
+         "logs/lm_sae/report.log", "logs/feature_sparsity/synthetic_main.log", "logs/feature_sparsity/synthetic_d8.log",
+         "logs/feature_sparsity/embeddings_tiny_bert.log", "logs/feature_sparsity/layers_tiny_bert.log",
+         "logs/feature_sparsity/features.log", "logs/feature_sparsity/claims.log",
+         "logs/feature_sparsity/report.log"] + [f"logs/tms/train_{part}.log" for part in TMS_PARTS])
 
 
 def _environment() -> dict[str, str]:
@@ -129,7 +140,8 @@ def test_metrics_cover_the_whole_grid(smoke_run):
 
 @pytest.mark.parametrize("experiment, figures, claim", [
     ("toy_sae", TOY_SAE_FIGURES, "fig1_goldilocks"), ("tms", TMS_FIGURES, "phase_change"),
-    ("lm_sae", LM_SAE_FIGURES, "fig13_mmcs_below_toy")])
+    ("lm_sae", LM_SAE_FIGURES, "fig13_mmcs_below_toy"),
+    ("feature_sparsity", FEATURE_SPARSITY_FIGURES, "fig1b_separates_controls")])
 def test_report_shows_figures_and_claims(smoke_run, experiment, figures, claim):
     html = (smoke_run / f"results/{experiment}/report.html").read_text()
     assert html.count("data:image/png;base64") >= len(figures)
@@ -172,6 +184,19 @@ def test_config_change_reruns_only_what_depends_on_it(smoke_run):
     (smoke_run / "changed.yaml").write_text(yaml.safe_dump(changed))
     dry = run(smoke_run, "snakemake", "--cores", "1", "-n", "--configfile", "changed.yaml").stdout
     assert "output: data/activations/tiny_bert/rerandomised" in dry and "lm_sae_train" not in dry
+    # Feature-table settings redo the tables only, not the embedding dictionaries; one synthetic setting's
+    # coder settings redo every setting's coding but nothing of the language models.
+    changed = copy.deepcopy(config)
+    changed["feature_sparsity"]["features"]["top_tokens"] += 1
+    (smoke_run / "changed.yaml").write_text(yaml.safe_dump(changed))
+    dry = run(smoke_run, "snakemake", "--cores", "1", "-n", "--configfile", "changed.yaml").stdout
+    assert "feature_sparsity_features" in dry and "feature_sparsity_embeddings" not in dry
+    changed = copy.deepcopy(config)
+    changed["feature_sparsity"]["synthetic"]["coder"]["iterations"] += 1
+    (smoke_run / "changed.yaml").write_text(yaml.safe_dump(changed))
+    dry = run(smoke_run, "snakemake", "--cores", "1", "-n", "--configfile", "changed.yaml").stdout
+    assert "output: results/feature_sparsity/synthetic/main.json" in dry
+    assert "feature_sparsity_layers" not in dry and "feature_sparsity_embeddings" not in dry
 
 
 def test_bad_config_value_fails_naming_the_key(smoke_run):

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import yaml
 
 from superposition.config import ConfigError, param, parse_config, schema_yaml
+from superposition.feature_sparsity.config import FeatureSparsityConfig
 from superposition.lm.config import LMConfig
 from superposition.lm_sae.config import LMSAEConfig
 from superposition.tms.config import TMSConfig
@@ -25,11 +26,31 @@ class WorkflowConfig:
     tms: TMSConfig = param("Elhage et al. (2022), Toy Models of Superposition")
     lm: LMConfig = param("language-model sources, corpus and activation caches shared by the LM experiments")
     lm_sae: LMSAEConfig = param("Sharkey, Braun & Millidge (2022), the language-model section")
+    feature_sparsity: FeatureSparsityConfig = param("Deng, Tao & Benton (2023), Measuring Feature Sparsity in "
+                                                    "Language Models")
 
     def __post_init__(self) -> None:
         if self.lm_sae.model not in self.lm.models:
             raise ConfigError(f"config key 'lm_sae.model': unknown model {self.lm_sae.model!r}; lm.models defines "
                               f"{sorted(self.lm.models)}")
+        sparsity = self.feature_sparsity
+        layer_models = [entry.model for entry in sparsity.layers.models]
+        for key, models in (("embeddings.models", sparsity.embeddings.models), ("layers.models", layer_models)):
+            for model in models:
+                if model not in self.lm.models:
+                    raise ConfigError(f"config key 'feature_sparsity.{key}': unknown model {model!r}; lm.models "
+                                      f"defines {sorted(self.lm.models)}")
+        if sparsity.features.model not in sparsity.embeddings.models:
+            raise ConfigError(f"config key 'feature_sparsity.features.model': {sparsity.features.model!r} must be one "
+                              f"of feature_sparsity.embeddings.models {list(sparsity.embeddings.models)} (its "
+                              "embedding dictionary is used)")
+        if "main" not in [setting.name for setting in sparsity.synthetic.settings]:
+            raise ConfigError("config key 'feature_sparsity.synthetic.settings': needs a setting named 'main' (the "
+                              "claims test Section 3.1's main setting)")
+        missing = set(sparsity.synthetic.separation_active) - set(sparsity.synthetic.active)
+        if missing:
+            raise ConfigError(f"config key 'feature_sparsity.synthetic.separation_active': {sorted(missing)} not in "
+                              "feature_sparsity.synthetic.active")
 
 
 def load_workflow_config(config: dict[str, Any], schema_file: Path | str | None = None) -> WorkflowConfig:

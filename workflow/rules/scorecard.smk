@@ -1,6 +1,7 @@
 # The scorecard: every experiment's claims.json merged into one table.
 
-CLAIMS_FILES = ["results/toy_sae/claims.json", "results/tms/claims.json", "results/lm_sae/claims.json"]
+CLAIMS_FILES = ["results/toy_sae/claims.json", "results/tms/claims.json", "results/lm_sae/claims.json",
+                "results/feature_sparsity/claims.json"]
 
 
 rule scorecard_merge:

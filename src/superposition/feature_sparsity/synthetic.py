@@ -6,7 +6,8 @@ import math
 
 import torch
 
-__all__ = ["sparse_coefficients", "sparse_linear", "unit_sphere", "gaussian", "heavy_tailed", "rademacher", "to_unit_mean_norm"]
+__all__ = ["sparse_coefficients", "sparse_linear", "unit_sphere", "gaussian", "heavy_tailed", "rademacher",
+           "to_unit_mean_norm"]
 
 
 def unit_sphere(count: int, d: int, generator: torch.Generator) -> torch.Tensor:

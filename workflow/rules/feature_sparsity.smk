@@ -1,0 +1,138 @@
+# Deng, Tao & Benton (2023): synthetic metric verification (one job per setting) -> token embeddings (one job
+# per model) -> every layer's residual stream (one job per model, on the lm layer's caches) -> feature tables
+# -> claims -> report.
+
+FS = config["feature_sparsity"]
+FS_DIR = "results/feature_sparsity"
+FS_SETTINGS = [setting["name"] for setting in FS["synthetic"]["settings"]]
+FS_LAYER_MODELS = [entry["model"] for entry in FS["layers"]["models"]]
+for _entry in FS["layers"]["models"]:
+    LM_EXTRA_SITES.setdefault((_entry["model"], FS["layers"]["variant"]), set()).update(
+        ["embeddings", *(f"resid.{layer}" for layer in range(_entry["layers"]))])
+FS_FIGURES = ["fig1a_true_sparsity", "fig1b_separation", "fig4_n0_final_loss", "ablations", "fig2_embeddings",
+              "fig9_embeddings_s1", "fig3_layers", "fig10_layers_s1", "fig3b_variance_explained"]
+
+
+rule feature_sparsity_synthetic:
+    wildcard_constraints:
+        setting="|".join(FS_SETTINGS),
+    output:
+        metrics=FS_DIR + "/synthetic/{setting}.json",
+    params:
+        synthetic=experiment_config("feature_sparsity", "synthetic"),
+        device=config["device"],
+        code=code_fingerprint("superposition.feature_sparsity.synthetic_suite"),
+    threads: ALL_CORES
+    resources:
+        gpu=1,
+    log:
+        "logs/feature_sparsity/synthetic_{setting}.log",
+    script:
+        "../scripts/feature_sparsity_synthetic.py"
+
+
+rule feature_sparsity_embeddings:
+    wildcard_constraints:
+        model="|".join(sorted(FS["embeddings"]["models"])),
+    input:
+        model="data/models/{model}/model.json",
+    output:
+        metrics=FS_DIR + "/embeddings/{model}.json",
+        dictionary=FS_DIR + "/embeddings/{model}.safetensors",
+    params:
+        embeddings=experiment_config("feature_sparsity", "embeddings"),
+        lm=lambda wildcards: _sorted_keys({"models": {wildcards.model: config["lm"]["models"][wildcards.model]}}),
+        device=config["device"],
+        code=code_fingerprint("superposition.feature_sparsity.language"),
+    threads: ALL_CORES
+    resources:
+        gpu=1,
+    log:
+        "logs/feature_sparsity/embeddings_{model}.log",
+    script:
+        "../scripts/feature_sparsity_embeddings.py"
+
+
+rule feature_sparsity_layers:
+    wildcard_constraints:
+        model="|".join(FS_LAYER_MODELS),
+    input:
+        cache=lambda wildcards: activation_cache(wildcards.model, FS["layers"]["variant"]),
+    output:
+        metrics=FS_DIR + "/layers/{model}.json",
+    params:
+        layers=experiment_config("feature_sparsity", "layers"),
+        device=config["device"],
+        code=code_fingerprint("superposition.feature_sparsity.language"),
+    threads: ALL_CORES
+    resources:
+        gpu=1,
+    log:
+        "logs/feature_sparsity/layers_{model}.log",
+    script:
+        "../scripts/feature_sparsity_layers.py"
+
+
+rule feature_sparsity_features:
+    input:
+        model=f"data/models/{FS['features']['model']}/model.json",
+        dictionary=f"{FS_DIR}/embeddings/{FS['features']['model']}.safetensors",
+    output:
+        tables=FS_DIR + "/features.json",
+    params:
+        features=experiment_config("feature_sparsity", "features"),
+        coder=_sorted_keys(FS["embeddings"]["coder"]),
+        lm=_sorted_keys({"models": config["lm"]["models"]}),
+        code=code_fingerprint("superposition.feature_sparsity.language"),
+    threads: ALL_CORES
+    log:
+        "logs/feature_sparsity/features.log",
+    script:
+        "../scripts/feature_sparsity_features.py"
+
+
+rule feature_sparsity_claims:
+    input:
+        synthetic=FS_DIR + "/synthetic/main.json",
+        embeddings=expand(FS_DIR + "/embeddings/{model}.json", model=FS["embeddings"]["models"]),
+        layers=expand(FS_DIR + "/layers/{model}.json", model=FS_LAYER_MODELS),
+    output:
+        claims=FS_DIR + "/claims.json",
+    params:
+        separation_active=list(FS["synthetic"]["separation_active"]),
+        code=code_fingerprint("superposition.feature_sparsity.claims"),
+    log:
+        "logs/feature_sparsity/claims.log",
+    script:
+        "../scripts/feature_sparsity_claims.py"
+
+
+rule feature_sparsity_report:
+    input:
+        notebook="notebooks/feature_sparsity.ipynb",
+        synthetic=expand(FS_DIR + "/synthetic/{setting}.json", setting=FS_SETTINGS),
+        embeddings=rules.feature_sparsity_claims.input.embeddings,
+        layers=rules.feature_sparsity_claims.input.layers,
+        tables=rules.feature_sparsity_features.output.tables,
+        claims=rules.feature_sparsity_claims.output.claims,
+    output:
+        notebook=FS_DIR + "/feature_sparsity.ipynb",
+        html=report(FS_DIR + "/report.html", caption="../report/feature_sparsity.rst", category="feature_sparsity"),
+        figures=[
+            report(f"{FS_DIR}/figures/{name}.png", caption="../report/feature_sparsity_figure.rst",
+                   category="feature_sparsity", subcategory="figures")
+            for name in FS_FIGURES
+        ],
+    params:
+        parameters={"results_dir": FS_DIR},
+        code=code_fingerprint("superposition.plots", "superposition.reporting"),
+    log:
+        "logs/feature_sparsity/report.log",
+    script:
+        "../scripts/render_report.py"
+
+
+rule feature_sparsity:
+    input:
+        rules.feature_sparsity_report.output,
+        rules.feature_sparsity_claims.output,
