@@ -142,3 +142,11 @@ def test_zip_parts_join_and_extract_the_model_folder(tiny, tmp_path):
         join_zip_parts([parts[0], parts[2]], "bert-folder", tmp_path / "bad")
     with pytest.raises(ModelSourceError, match="no folder 'missing'"):
         join_zip_parts(parts, "missing", tmp_path / "none")
+
+
+def test_tiny_bert_factory_tokenizes_its_words(tmp_path):
+    # Guards the test factory itself: every LM test relies on real tokens, not [UNK] everywhere.
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(build_tiny_bert(tmp_path / "tiny"))
+    assert tokenizer.tokenize("The water animal") == ["the", "water", "animal"]
