@@ -6,9 +6,15 @@ FS = config["feature_sparsity"]
 FS_DIR = "results/feature_sparsity"
 FS_SETTINGS = [setting["name"] for setting in FS["synthetic"]["settings"]]
 FS_LAYER_MODELS = [entry["model"] for entry in FS["layers"]["models"]]
+FS_LAYER_ENTRIES = {entry["model"]: entry for entry in FS["layers"]["models"]}
 for _entry in FS["layers"]["models"]:
     LM_EXTRA_SITES.setdefault((_entry["model"], FS["layers"]["variant"]), set()).update(
         ["embeddings", *(f"resid.{layer}" for layer in range(_entry["layers"]))])
+
+
+def fs_model_section(section, entry):
+    """One model's view of an embeddings/layers section: adding a model must not rerun the others."""
+    return _sorted_keys({**{k: v for k, v in FS[section].items() if k != "models"}, "models": [entry]})
 FS_FIGURES = ["fig1a_true_sparsity", "fig1b_separation", "fig4_n0_final_loss", "ablations", "fig2_embeddings",
               "fig9_embeddings_s1", "fig3_layers", "fig10_layers_s1", "fig3b_variance_explained"]
 
@@ -40,7 +46,7 @@ rule feature_sparsity_embeddings:
         metrics=FS_DIR + "/embeddings/{model}.json",
         dictionary=FS_DIR + "/embeddings/{model}.safetensors",
     params:
-        embeddings=experiment_config("feature_sparsity", "embeddings"),
+        embeddings=lambda wildcards: fs_model_section("embeddings", wildcards.model),
         lm=lambda wildcards: _sorted_keys({"models": {wildcards.model: config["lm"]["models"][wildcards.model]}}),
         device=config["device"],
         code=code_fingerprint("superposition.feature_sparsity.language"),
@@ -61,7 +67,7 @@ rule feature_sparsity_layers:
     output:
         metrics=FS_DIR + "/layers/{model}.json",
     params:
-        layers=experiment_config("feature_sparsity", "layers"),
+        layers=lambda wildcards: fs_model_section("layers", FS_LAYER_ENTRIES[wildcards.model]),
         device=config["device"],
         code=code_fingerprint("superposition.feature_sparsity.language"),
     threads: ALL_CORES
@@ -82,7 +88,7 @@ rule feature_sparsity_features:
     params:
         features=experiment_config("feature_sparsity", "features"),
         coder=_sorted_keys(FS["embeddings"]["coder"]),
-        lm=_sorted_keys({"models": config["lm"]["models"]}),
+        lm=_sorted_keys(config["lm"]["models"][FS["features"]["model"]]),
         code=code_fingerprint("superposition.feature_sparsity.language"),
     threads: ALL_CORES
     log:
