@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 import yaml
@@ -48,8 +49,12 @@ def _verdicts(synthetic=None, embeddings=None, layers=None) -> dict[str, bool | 
     return {claim.id: claim.passed for claim in claims}
 
 
-def test_all_claims_pass_on_results_that_match_the_paper():
-    assert set(_verdicts().values()) == {True}
+def test_all_claims_pass_on_results_that_match_the_paper(repo):
+    verdicts = _verdicts()
+    assert set(verdicts.values()) == {True} and len(verdicts) == 7
+    pattern = yaml.safe_load((repo / "workflow/schemas/claims.schema.yaml").read_text())
+    pattern = pattern["properties"]["claims"]["items"]["properties"]["id"]["pattern"]
+    assert all(re.fullmatch(pattern, claim_id) for claim_id in verdicts)
 
 
 def test_tracking_fails_outside_thirty_percent_and_ignores_a_beyond_the_range():
@@ -92,10 +97,11 @@ def test_u_shape_is_untestable_without_a_middle_layer():
 
 
 def test_variance_thresholds():
-    assert _verdicts(layers=_layers([3.0, 5.0, 5.5, 4.0], explained=0.975))["appFH_variance_explained"] is False
+    layers = _layers([3.0, 5.0, 5.5, 4.0], explained=0.975)
+    assert _verdicts(layers=layers)["appendix_fh_variance_explained"] is False
     low = copy.deepcopy(EMBEDDINGS)
     low[0]["rows"][0]["variance_explained"] = 0.89
-    assert _verdicts(embeddings=low)["appFH_variance_explained"] is False
+    assert _verdicts(embeddings=low)["appendix_fh_variance_explained"] is False
 
 
 def test_config_rejects_a_feature_model_without_an_embedding_dictionary(repo):

@@ -29,6 +29,8 @@ ALL_CORES = 1024
 def _sorted_keys(value):
     if isinstance(value, dict):
         return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):  # lists of dicts too (feature_sparsity.layers.models)
+        return [_sorted_keys(item) for item in value]
     return value
 
 

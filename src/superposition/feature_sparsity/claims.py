@@ -137,7 +137,7 @@ def _variance(embeddings: list[dict], layers: list[dict]) -> Claim:
     layer_ve = {p["model"]: min(r["variance_explained"] for r in p["rows"]) for p in layers}
     summary = ("embeddings: " + ", ".join(f"{m} {v:.3f}" for m, v in embedding_ve.items())
                + "; layers (min): " + ", ".join(f"{m} {v:.4f}" for m, v in layer_ve.items()))
-    return Claim(id="appFH_variance_explained",
+    return Claim(id="appendix_fh_variance_explained",
                  statement="The decomposition explains over 90 % of the variance of the token embeddings (all "
                            "models) and at least 98 % for all models and layers.",
                  source="Appendices F and H, Figure 3b", paper_value="> 90 % (embeddings); ≥ 98 % (layers)",
