@@ -15,4 +15,4 @@ with rule_log(snakemake.log[0], threads=snakemake.threads):
     coder = parse_config(CoderConfig, snakemake.params.coder)
     lm = load_workflow_config(snakemake.config).lm
     feature_tables(config.model, lm, Path(snakemake.input.model).parent, Path(snakemake.input.dictionary),
-                   config, coder.max_active, coder.batch_size, Path(snakemake.output.tables))
+                   config, coder.max_active, Path(snakemake.output.tables))

@@ -27,6 +27,10 @@ from superposition.feature_sparsity.metrics import average_max_coefficient
 
 log = logging.getLogger(__name__)
 
+# Samples per greedy call when coding a whole dataset: large enough that the per-step Python overhead is
+# negligible, small enough that the (K, chunk, m) working tensors stay far below memory limits.
+ENCODE_CHUNK = 1024
+
 __all__ = ["greedy_codes", "greedy_codes_reference", "init_dictionary", "learn_dictionary", "LearnedDictionary",
            "encode"]
 
@@ -167,7 +171,7 @@ def learn_dictionary(x: torch.Tensor, config: CoderConfig, dict_size: int, lam: 
             break
         with torch.no_grad():
             sample = x[:, torch.randperm(x.shape[1], generator=generator, device=x.device)[:config.lambda_samples]]
-            codes = encode(sample, phi.detach(), lam, config.max_active, config.batch_size)
+            codes = encode(sample, phi.detach(), lam, config.max_active)
             new_lam = config.adaptive_fraction * average_max_coefficient(codes)
         change = ((new_lam - lam).abs() / lam).max().item()
         lam = new_lam
@@ -178,7 +182,11 @@ def learn_dictionary(x: torch.Tensor, config: CoderConfig, dict_size: int, lam: 
     return LearnedDictionary(phi.detach(), lam, lam_history, loss_history)
 
 
-def encode(x: torch.Tensor, phi: torch.Tensor, lam: torch.Tensor, max_active: int, chunk: int) -> torch.Tensor:
-    """α(Φ): greedy codes of every sample, (K, n, d) -> (K, n, m), ``chunk`` samples at a time."""
+def encode(x: torch.Tensor, phi: torch.Tensor, lam: torch.Tensor, max_active: int,
+           chunk: int = ENCODE_CHUNK) -> torch.Tensor:
+    """α(Φ): greedy codes of every sample, (K, n, d) -> (K, n, m), ``chunk`` samples at a time.
+
+    The result is dense: K·n·m floats (the caller bounds n).
+    """
     gram = phi.transpose(1, 2) @ phi
     return torch.cat([greedy_codes(part, phi, lam, max_active, gram) for part in x.split(chunk, dim=1)], dim=1)

@@ -89,7 +89,7 @@ def run_layers(model_name: str, cache_dir: Path, sites: list[str], config: Layer
     candidates, chosen = [], None
     for lam in sorted(config.decompose_lambdas, reverse=True):
         lams = torch.full((k,), lam, device=target)
-        codes = encode(x, learned.phi, lams, config.coder.max_active, config.coder.batch_size)
+        codes = encode(x, learned.phi, lams, config.coder.max_active)
         explained = variance_explained(x, learned.phi, codes)
         candidates.append({"lambda": lam, "variance_explained": explained.tolist()})
         log.info("%s: decomposition λ %.4g explains %.4f–%.4f", model_name, lam, float(explained.min()),
@@ -119,7 +119,7 @@ def _single_token(tokenizer, word: str) -> int:
 
 
 def feature_tables(model_name: str, lm_config: LMConfig, model_dir: Path, dictionary_path: Path,
-                   config: FeaturesConfig, max_active: int, chunk: int, output: Path) -> dict:
+                   config: FeaturesConfig, max_active: int, output: Path) -> dict:
     """Appendix G: each word's top features in the embedding dictionary, each feature's most-activating tokens,
     and the word's nearest tokens by cosine similarity of the centred embeddings (Tables 1–3)."""
     from safetensors import safe_open
@@ -130,7 +130,7 @@ def feature_tables(model_name: str, lm_config: LMConfig, model_dir: Path, dictio
         phi, mean = handle.get_tensor("phi"), handle.get_tensor("mean")
         lam, scale = float(handle.metadata()["lambda"]), float(handle.metadata()["scale"])
     centred = (token_embeddings(loaded.model) - mean) / scale
-    codes = encode(centred[None], phi[None], torch.tensor([lam]), max_active, chunk)[0]  # (vocab, m)
+    codes = encode(centred[None], phi[None], torch.tensor([lam]), max_active)[0]  # (vocab, m)
     unit = centred / centred.norm(dim=1, keepdim=True).clamp_min(1e-12)
     tokens = tokenizer.convert_ids_to_tokens(list(range(centred.shape[0])))
     words = []

@@ -39,7 +39,7 @@ def code_and_measure(x: torch.Tensor, config: CoderConfig, dict_size: int, lam: 
     learned = learn_dictionary(x, config, dict_size, lam, generator, progress, label)
     if 0 < eval_samples < x.shape[1]:
         x = x[:, torch.randperm(x.shape[1], generator=generator, device=x.device)[:eval_samples]]
-    codes = encode(x, learned.phi, learned.lam, config.max_active, config.batch_size)
+    codes = encode(x, learned.phi, learned.lam, config.max_active)
     rows = measure_codes(x, learned.phi, codes, learned.lam)
     seconds = time.perf_counter() - start
     for k, row in enumerate(rows):
