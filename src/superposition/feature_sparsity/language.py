@@ -11,6 +11,7 @@ from superposition.feature_sparsity.coder import encode
 from superposition.feature_sparsity.config import EmbeddingsConfig, FeaturesConfig, LayersConfig
 from superposition.feature_sparsity.measure import code_and_measure, measure_codes
 from superposition.feature_sparsity.metrics import variance_explained
+from superposition.feature_sparsity.synthetic import to_unit_mean_norm
 from superposition.io import atomic_save_safetensors, atomic_write_json
 from superposition.lm.activations import ActivationReader
 from superposition.lm.config import LMConfig
@@ -42,8 +43,7 @@ def run_embeddings(model_name: str, lm_config: LMConfig, model_dir: Path, config
     vocab, d = embeddings.shape
     gaussian = torch.randn(vocab, d, generator=make_generator(derived_seed(config.gaussian_seed, vocab, d)))
     # One scale for both (the metrics are scale invariant, λ is adaptive): average L2 norm 1 after centring.
-    stack = torch.stack([embeddings - mean, gaussian - gaussian.mean(dim=0)])
-    stack = stack / stack.norm(dim=2).mean(dim=1)[:, None, None]
+    stack = torch.stack([to_unit_mean_norm(embeddings), to_unit_mean_norm(gaussian)])
     generator = make_generator(derived_seed(config.coder.seed, model_name), target)
     rows, learned = code_and_measure(stack.to(target), config.coder, config.dict_ratio * d, None, generator,
                                      config.eval_tokens, progress, f"embeddings {model_name}")
@@ -77,9 +77,7 @@ def run_layers(model_name: str, cache_dir: Path, sites: list[str], config: Layer
     generator = make_generator(derived_seed(config.sample_seed, model_name))
     layers = []
     for site in sites:
-        x = ActivationReader(Path(cache_dir) / site).sample(config.n_tokens, generator)
-        x = x - x.mean(dim=0)
-        layers.append(x / x.norm(dim=1).mean())
+        layers.append(to_unit_mean_norm(ActivationReader(Path(cache_dir) / site).sample(config.n_tokens, generator)))
     x = torch.stack(layers).to(target)
     k, _, d = x.shape
     coder_generator = make_generator(derived_seed(config.coder.seed, model_name), target)

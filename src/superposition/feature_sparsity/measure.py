@@ -44,6 +44,7 @@ def code_and_measure(x: torch.Tensor, config: CoderConfig, dict_size: int, lam: 
     seconds = time.perf_counter() - start
     for k, row in enumerate(rows):
         row["lambda_history"] = [round_lams[k] for round_lams in learned.lam_history]
+        # A lower bound on the samples stopped by max_active (one that re-picked a feature has fewer supports).
         row["hit_max_active"] = float((codes[k] > 0).sum(dim=1).ge(config.max_active).float().mean())
         row["seconds"] = seconds
     return rows, learned

@@ -67,6 +67,7 @@ def rademacher(n: int, d: int, generator: torch.Generator) -> torch.Tensor:
 
 
 def to_unit_mean_norm(x: torch.Tensor) -> torch.Tensor:
-    """(n, d) centred and scaled so the average L2 norm is 1 (Appendix D's scaling for comparable losses)."""
+    """(n, d) centred and scaled so the average L2 norm is 1 (Appendix D's scaling for comparable losses; also
+    applied to embeddings and layer activations so that λ means the same for every model)."""
     x = x - x.mean(dim=0)
     return x / x.norm(dim=1).mean()
