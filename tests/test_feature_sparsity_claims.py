@@ -45,7 +45,7 @@ def _layers(values: list[float], explained: float = 0.985) -> list[dict]:
 
 def _verdicts(synthetic=None, embeddings=None, layers=None) -> dict[str, bool | None]:
     claims = feature_sparsity_claims(synthetic or _synthetic(), embeddings or EMBEDDINGS,
-                                     layers or _layers([3.0, 5.0, 5.5, 4.0]), (10.0, 20.0))
+                                     layers or _layers([3.0, 5.0, 5.5, 4.0]))
     return {claim.id: claim.passed for claim in claims}
 
 
@@ -71,8 +71,16 @@ def test_n0_must_exceed_a_half_everywhere():
 def test_separation_needs_every_sparse_dataset_below_every_control():
     verdicts = _verdicts(_synthetic(heavy_tailed={"normalized_loss": 10.9}))
     assert verdicts["fig1b_separates_controls"] is False
-    # a = 2 is outside the separation set (10, 20): its score does not count.
+    # a = 2 is outside the paper's separation set (5, 10, 20): its score does not count.
     assert _verdicts(_synthetic(sparse_a2={"s1": 50.0}))["fig1b_separates_controls"] is True
+
+
+def test_separation_records_the_a_values_it_tested_and_needs_one_of_the_papers():
+    claims = {c.id: c for c in feature_sparsity_claims(_synthetic(), EMBEDDINGS, _layers([3.0, 5.0, 5.5, 4.0]))}
+    assert claims["fig1b_separates_controls"].measured["active_tested"] == [10.0, 20.0]
+    only_a2 = {"rows": [r for r in _synthetic()["rows"] if r["dataset"] not in ("sparse_a10", "sparse_a20")]}
+    assert _verdicts(only_a2)["fig1b_separates_controls"] is None
+    assert _verdicts(only_a2)["fig4_n0_and_loss_fail"] is None
 
 
 def test_negative_result_fails_when_n0_or_the_loss_do_separate():
@@ -105,11 +113,12 @@ def test_variance_thresholds():
 
 
 def test_config_rejects_a_feature_model_without_an_embedding_dictionary(repo):
+    manifest = repo / "workflow/experiments.yaml"
     config = yaml.safe_load((repo / "config.yaml").read_text())
     config["feature_sparsity"]["features"]["model"] = "mpnet"
     with pytest.raises(ConfigError, match="feature_sparsity.features.model"):
-        load_workflow_config(config)
+        load_workflow_config(config, manifest=manifest)
     config = yaml.safe_load((repo / "config.yaml").read_text())
     config["feature_sparsity"]["layers"]["models"] = [{"model": "nope", "layers": 2}]
     with pytest.raises(ConfigError, match="feature_sparsity.layers.models.*nope"):
-        load_workflow_config(config)
+        load_workflow_config(config, manifest=manifest)

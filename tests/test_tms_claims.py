@@ -22,8 +22,9 @@ def paper_like_metrics() -> dict:
         "phase": {"agreement": 0.9,
                   "empirical_counts": {"not represented": 10, "dedicated dimension": 8, "superposition": 20},
                   "theoretical_counts": {"not represented": 9, "dedicated dimension": 9, "superposition": 20}},
-        "dimensionality": {"d_star": [1.0, 0.8, 0.52, 0.51, 0.5, 0.45, 0.3], "fraction_near": 0.26,
-                           "fractions": [1, 0.75, 2 / 3, 0.5, 0.4, 0.375], "tolerance": 0.02},
+        # 3 of 10 D_i per level on a fraction (0.5, 0.39 and 0.75 are within ± 0.02 of one): 30 %.
+        "dimensionality": {"d_star": [1.0, 0.8, 0.52, 0.51, 0.5, 0.45, 0.3],
+                           "feature_dimensionality": [[0.5, 0.39, 0.75] + [0.1] * 7] * 4},
     }
 
 
@@ -46,7 +47,7 @@ def test_every_claim_passes_on_paper_like_metrics():
     (lambda m: m["phase"].update(agreement=0.79), "phase_change"),
     (lambda m: m["phase"]["empirical_counts"].update({"dedicated dimension": 0}), "phase_change"),
     (lambda m: m["dimensionality"].update(d_star=[1.0, 0.52, 0.51, 0.45, 0.5, 0.3]), "dimensionality_half_plateau"),
-    (lambda m: m["dimensionality"].update(fraction_near=0.19), "dimensionality_fractions"),
+    (lambda m: m["dimensionality"].update(feature_dimensionality=[[0.5] + [0.1] * 9] * 4), "dimensionality_fractions"),
 ])
 def test_each_rule_fails_when_its_condition_breaks(edit, claim_id):
     metrics = copy.deepcopy(paper_like_metrics())

@@ -11,6 +11,7 @@ from superposition.tms.measures import (
     feature_norms,
     n_represented,
     neighbour_angles,
+    share_near,
     superposition,
 )
 
@@ -75,3 +76,9 @@ def test_neighbour_angles_of_a_pentagon_and_a_square():
     assert neighbour_angles(polygon(4).float(), features=[0, 1]) == pytest.approx([90.0, 270.0], abs=1e-3)
     with pytest.raises(ValueError, match="2-D"):
         neighbour_angles(torch.eye(3))
+
+
+def test_share_near_known_answer():
+    # 0.51 and 0.385 are within ± 0.02 of 1/2 and 3/8; 0.45 and 0.0 are not.
+    assert share_near([0.51, 0.385, 0.45, 0.0], (0.5, 0.375), 0.02) == 0.5
+    assert share_near([], (0.5,), 0.02) == 0.0

@@ -8,6 +8,5 @@ snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 
 with rule_log(snakemake.log[0]) as log:
     for claim in write_feature_sparsity_claims(snakemake.input.synthetic, list(snakemake.input.embeddings),
-                                               list(snakemake.input.layers), snakemake.params.separation_active,
-                                               snakemake.output.claims):
+                                               list(snakemake.input.layers), snakemake.output.claims):
         log.info("%-32s %-5s %s", claim.id, verdict(claim.passed), claim.measured_summary)

@@ -12,14 +12,18 @@ from typing import Any
 
 from superposition.claims import Claim, untestable, write_claims
 from superposition.io import read_json
-from superposition.tms.measures import REPRESENTED_NORM
+from superposition.tms.measures import REPRESENTED_NORM, share_near
 
-__all__ = ["tms_claims", "write_tms_claims", "PAPER"]
+__all__ = ["tms_claims", "write_tms_claims", "PAPER", "FRACTIONS", "FRACTION_TOLERANCE"]
 
 PAPER = "Elhage et al. (2022), Toy Models of Superposition"
 PENTAGON_ANGLE, ANGLE_TOLERANCE = 72.0, 10.0
 PHASE_AGREEMENT = 0.8
 D_STAR_TARGET, D_STAR_TOLERANCE, D_STAR_RUN = 0.5, 0.03, 3
+# "The Geometry of Superposition": D_i clusters at these fractions (tetrahedra 3/4, triangles 2/3, digons 1/2,
+# pentagons 2/5, square antiprisms 3/8, and 1 for features with a dimension of their own).
+FRACTIONS = (1.0, 3 / 4, 2 / 3, 1 / 2, 2 / 5, 3 / 8)
+FRACTION_TOLERANCE = 0.02  # how close to a fraction counts as "on" it (the figure's lines are this sharp)
 NEAR_FRACTION_MINIMUM = 0.2
 
 
@@ -146,7 +150,7 @@ def _d_star(dimensionality: dict[str, Any]) -> Claim:
 
 
 def _clusters(dimensionality: dict[str, Any]) -> Claim:
-    fractions = ", ".join(f"{f:.3g}" for f in dimensionality["fractions"])
+    fractions = ", ".join(f"{f:.3g}" for f in FRACTIONS)
     claim = dict(
         id="dimensionality_fractions",
         statement="Per-feature dimensionalities cluster at fractions such as 1, 3/4, 2/3, 1/2, 2/5 and 3/8, the "
@@ -154,8 +158,9 @@ def _clusters(dimensionality: dict[str, Any]) -> Claim:
         source="'The Geometry of Superposition: Feature Dimensionality'",
         paper_value="dense lines at these fractions (about 26 % of points in the authors' saved output)",
         rule=f"At least {NEAR_FRACTION_MINIMUM:.0%} of all D_i (every sparsity level) lie within "
-             f"± {dimensionality['tolerance']} of one of {{{fractions}}}.")
-    share = dimensionality["fraction_near"]
+             f"± {FRACTION_TOLERANCE} of one of {{{fractions}}}.")
+    share = share_near([d for level in dimensionality["feature_dimensionality"] for d in level], FRACTIONS,
+                       FRACTION_TOLERANCE)
     return Claim(**claim, measured={"fraction_near": share}, measured_summary=f"{share:.1%} of D_i near a fraction",
                  passed=share >= NEAR_FRACTION_MINIMUM)
 

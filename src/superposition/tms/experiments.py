@@ -40,15 +40,11 @@ from superposition.tms.phase import PHASES, classify_phase, theoretical_phase
 
 __all__ = ["PARTS", "PART_CONFIGS", "build_stack", "train_part", "save_models", "load_models", "phase_grid",
            "dimensionality_densities",
-           "analyze_parts", "FRACTIONS", "FRACTION_TOLERANCE"]
+           "analyze_parts"]
 
 log = logging.getLogger(__name__)
 
 PARTS = ("intro", "sparsity_sweep", "phase", "dimensionality")
-# The fractions where the paper finds per-feature dimensionalities cluster (digons, triangles, tetrahedra,
-# pentagons, square antiprisms ...), and how close counts as "on" one.
-FRACTIONS = (1.0, 3 / 4, 2 / 3, 1 / 2, 2 / 5, 3 / 8)
-FRACTION_TOLERANCE = 0.02
 
 
 def _decaying(decay: float, n: int) -> list[float]:
@@ -194,11 +190,8 @@ def _dimensionality(trained: TrainedToyModels, config: TMSDimensionalityConfig) 
     w = trained.stack.w
     d_star = dimensions_per_feature(w)
     d_i = feature_dimensionality(w)  # (levels, n)
-    distance = torch.stack([(d_i - f).abs() for f in FRACTIONS]).min(dim=0).values
-    near = distance <= FRACTION_TOLERANCE
     return {"densities": densities.tolist(), "inverse_density": (1 / densities).tolist(), "d_star": d_star.tolist(),
-            "feature_dimensionality": d_i.tolist(), "fractions": list(FRACTIONS), "tolerance": FRACTION_TOLERANCE,
-            "fraction_near_by_level": near.float().mean(dim=-1).tolist(), "fraction_near": float(near.float().mean())}
+            "feature_dimensionality": d_i.tolist()}
 
 
 def analyze_parts(models: dict[str, Path], config: TMSConfig, output: Path) -> dict[str, Any]:

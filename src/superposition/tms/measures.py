@@ -9,7 +9,7 @@ import math
 
 import torch
 
-__all__ = ["feature_norms", "superposition", "dimensions_per_feature", "feature_dimensionality",
+__all__ = ["feature_norms", "superposition", "dimensions_per_feature", "feature_dimensionality", "share_near",
            "neighbour_angles", "REPRESENTED_NORM", "n_represented"]
 
 # A feature counts as represented when ||W_i|| exceeds this (the claims' and the phase classifier's threshold).
@@ -71,3 +71,10 @@ def neighbour_angles(w: torch.Tensor, features: list[int] | None = None) -> list
     chosen = w if features is None else w[features]
     angles = sorted(math.degrees(math.atan2(y, x)) % 360.0 for x, y in chosen.tolist())
     return [b - a for a, b in zip(angles, angles[1:])] + [angles[0] + 360.0 - angles[-1]]
+
+
+def share_near(values: list[float], targets: tuple[float, ...], tolerance: float) -> float:
+    """Fraction of ``values`` within ± ``tolerance`` of any of ``targets`` (0 for no values)."""
+    if not values:
+        return 0.0
+    return sum(any(abs(v - t) <= tolerance for t in targets) for v in values) / len(values)
