@@ -11,7 +11,8 @@ import torch
 
 from superposition.lm.activations import ActivationError, ShardWriter
 from superposition.lm_sae.claims import lm_sae_claims
-from superposition.lm_sae.config import LMSAEConfig, LMSAEEvaluateConfig, LMSAETrainConfig
+from superposition.lm_sae.config import LMSAEConfig, LMSAEEvaluateConfig
+from superposition.sweep_config import SweepTrainConfig
 from superposition.lm_sae.evaluate import evaluate_lm_sweep
 from superposition.lm_sae.export import encode_exported, export_sweep, load_exported
 from superposition.lm_sae.train import split_shards, train_lm_sweep
@@ -21,8 +22,8 @@ from tests.lm_factories import synthetic_cache
 
 
 def config(steps: int = 40) -> LMSAEConfig:
-    return LMSAEConfig("tiny", "trained", "mlp.1",
-                       LMSAETrainConfig((0.01, 0.1), (0.5, 1.0), 16, steps, 3e-3, 1.0, 0, 1, 10),
+    return LMSAEConfig("tiny", "trained", "mlp.1", 1.0,
+                       SweepTrainConfig((0.01, 0.1), (0.5, 1.0), 16, steps, 3e-3, 0, 1, 10),
                        LMSAEEvaluateConfig(10, 1, 64, 2))
 
 

@@ -9,14 +9,15 @@ import torch
 
 from superposition.metrics import mmcs
 from superposition.sweep import load_sweep
-from superposition.toy_sae.config import ToyDataConfig, ToyEvaluateConfig, ToyTrainConfig
+from superposition.sweep_config import SweepTrainConfig
+from superposition.toy_sae.config import ToyDataConfig, ToyEvaluateConfig
 from superposition.toy_sae.evaluate import METRIC_COLUMNS, evaluate_toy_sweep
 from superposition.toy_sae.ground_truth import load_ground_truth, make_ground_truth
 from superposition.toy_sae.train import dict_sizes, train_toy_sweep
 
 DATA = ToyDataConfig(n_features=16, dim=8, mean_active=2.0, decay=0.99, seed=0)
-TRAIN = ToyTrainConfig(l1_coefficients=(0.03, 0.3), dict_ratios=(0.5, 1.0, 2.0), batch_size=32, steps=40,
-                       lr=3e-3, seed=0, data_seed=1, log_every=10)
+TRAIN = SweepTrainConfig(l1_coefficients=(0.03, 0.3), dict_ratios=(0.5, 1.0, 2.0), batch_size=32, steps=40,
+                         lr=3e-3, seed=0, data_seed=1, log_every=10)
 EVALUATE = ToyEvaluateConfig(dead_window=10, eval_samples=256, eval_seed=2)
 
 

@@ -2,11 +2,11 @@
 
 from superposition.config import parse_config
 from superposition.logs import rule_log
-from superposition.toy_sae.config import ToyTrainConfig
+from superposition.sweep_config import SweepTrainConfig
 from superposition.toy_sae.train import train_toy_sweep
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 
 with rule_log(snakemake.log[0], threads=snakemake.threads):
-    config = parse_config(ToyTrainConfig, snakemake.params.train)
+    config = parse_config(SweepTrainConfig, snakemake.params.train)
     train_toy_sweep(snakemake.input.ground_truth, config, snakemake.params.device, snakemake.output.sweep)

@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from superposition.config import param
+from superposition.config import ConfigError, param
 from superposition.lm.config import Variant
-
-
-@dataclass(frozen=True)
-class LMSAETrainConfig:
-    """The sweep grid and its optimisation (the foundation's batched trainer, as on toy data)."""
-
-    l1_coefficients: tuple[float, ...] = param("α values of the grid", exclusive_minimum=0, min_items=1,
-                                               unique_items=True)
-    dict_ratios: tuple[float, ...] = param("dictionary sizes J as multiples of the activation width d",
-                                           exclusive_minimum=0, min_items=1, unique_items=True)
-    batch_size: int = param("activations per Adam step (report: 256)", minimum=1)
-    steps: int = param("Adam steps per SAE", minimum=1)
-    lr: float = param("Adam learning rate (report: 1e-3)", exclusive_minimum=0)
-    target_norm: float = param("activations are multiplied by one scalar so that their mean L2 norm is this",
-                               exclusive_minimum=0)
-    seed: int = param("seed of the SAE initialisations", minimum=0)
-    data_seed: int = param("seed of the shuffled stream of training activations", minimum=0)
-    log_every: int = param("record training losses every this many steps", minimum=1)
+from superposition.sweep_config import SweepTrainConfig
 
 
 @dataclass(frozen=True)
@@ -44,5 +28,13 @@ class LMSAEConfig:
     model: str = param("the model (of lm.models) whose activations are used")
     variant: Variant = param("its variant (see lm.activations)")
     site: str = param("the activation site (report: MLP hidden activations of layer index 1)")
-    train: LMSAETrainConfig = param("sweep grid and training")
+    target_norm: float = param("activations are multiplied by one scalar so that their mean L2 norm is this (the "
+                               "report does not say how it scaled them)", exclusive_minimum=0)
+    train: SweepTrainConfig = param("sweep grid and training")
     evaluate: LMSAEEvaluateConfig = param("metrics")
+
+    def cross_check(self, root: Any) -> None:
+        """The model must be one of ``root.lm.models``."""
+        if self.model not in root.lm.models:
+            raise ConfigError(f"config key 'lm_sae.model': unknown model {self.model!r}; lm.models defines "
+                              f"{sorted(root.lm.models)}")

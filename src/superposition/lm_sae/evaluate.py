@@ -62,6 +62,7 @@ def evaluate_lm_sweep(activations: Path, sweep: Path, config: LMSAEEvaluateConfi
         history_table(trained, reader.d).to_csv(temporary, index=False)
     summary = {"steps": trained.steps, "dead_window": config.dead_window, "n_models": len(table),
                "eval_tokens": int(data.shape[0]), "scale": scale,
+               "target_norm": float(trained.metadata["target_norm"]),
                # None when the grid has a single dictionary size (nothing larger to compare with)
                "max_mmcs_with_larger": finite_or_none(float(table.mmcs_with_larger.max())),
                "total_dead_latents": int(table.dead_latents.sum()),

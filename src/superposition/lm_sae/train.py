@@ -48,7 +48,7 @@ def train_lm_sweep(activations: Path, config: LMSAEConfig, device: str, output: 
     reader = ActivationReader(activations)
     train_shards, _ = split_shards(reader, config.evaluate.eval_shards)
     train = config.train
-    scale = activation_scale(reader, train_shards, train.target_norm, train.data_seed)
+    scale = activation_scale(reader, train_shards, config.target_norm, train.data_seed)
     grid = SweepGrid(train.l1_coefficients, sizes_from_ratios(reader.d, train.dict_ratios))
     torch_device = resolve_device(device)
     tokens = sum(reader.manifest["shards"][i]["tokens"] for i in train_shards)
@@ -58,6 +58,7 @@ def train_lm_sweep(activations: Path, config: LMSAEConfig, device: str, output: 
     trained = train_sweep(scaled_batches(reader, train_shards, train.batch_size, scale, train.data_seed, torch_device),
                           reader.d, grid, train.steps, train.lr, train.seed, torch_device, train.log_every, progress)
     trained.metadata.update(train_config=json.dumps(dataclasses.asdict(train)), scale=repr(scale),
+                            target_norm=repr(config.target_norm),
                             activations=json.dumps({k: reader.manifest[k] for k in
                                                     ("model", "variant", "site", "d", "token_count",
                                                      "weights_sha256", "corpus_sha256")}))

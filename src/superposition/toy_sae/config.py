@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from superposition.config import param
+from superposition.sweep_config import SweepTrainConfig
 
 
 @dataclass(frozen=True)
@@ -17,22 +18,6 @@ class ToyDataConfig:
     decay: float = param("λ: activation probability is multiplied by λ^g for feature g (report: 0.99)",
                          exclusive_minimum=0, maximum=1)
     seed: int = param("seed of the ground truth: features and covariance matrix", minimum=0)
-
-
-@dataclass(frozen=True)
-class ToyTrainConfig:
-    """The sweep grid and its optimisation (report, "Sparse autoencoder architecture and training")."""
-
-    l1_coefficients: tuple[float, ...] = param("α values of the grid", exclusive_minimum=0, min_items=1,
-                                               unique_items=True)
-    dict_ratios: tuple[float, ...] = param("dictionary sizes J as multiples of G", exclusive_minimum=0,
-                                           min_items=1, unique_items=True)
-    batch_size: int = param("samples per Adam step (report: 256)", minimum=1)
-    steps: int = param("Adam steps per SAE", minimum=1)
-    lr: float = param("Adam learning rate (report: 1e-3)", exclusive_minimum=0)
-    seed: int = param("seed of the SAE initialisations (each model derives its own from it)", minimum=0)
-    data_seed: int = param("seed of the stream of training batches", minimum=0)
-    log_every: int = param("record training losses every this many steps", minimum=1)
 
 
 @dataclass(frozen=True)
@@ -50,5 +35,5 @@ class ToySAEConfig:
     """Experiment `toy_sae`: toy-data SAE sweeps of Sharkey, Braun & Millidge (2022)."""
 
     data: ToyDataConfig = param("toy data generator")
-    train: ToyTrainConfig = param("sweep grid and training")
+    train: SweepTrainConfig = param("sweep grid and training")
     evaluate: ToyEvaluateConfig = param("metrics")

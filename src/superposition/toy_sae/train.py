@@ -13,7 +13,7 @@ import torch
 from superposition.runtime import make_generator, resolve_device
 from superposition.sweep import SweepGrid, TrainedSweep, save_sweep, sizes_from_ratios, train_sweep
 from superposition.toy_data import ToyDataGenerator
-from superposition.toy_sae.config import ToyTrainConfig
+from superposition.sweep_config import SweepTrainConfig
 from superposition.toy_sae.ground_truth import load_ground_truth
 
 __all__ = ["dict_sizes", "toy_batches", "train_toy_sweep"]
@@ -37,7 +37,7 @@ def toy_batches(
 
 
 def train_toy_sweep(
-    ground_truth: Path, config: ToyTrainConfig, device: str, output: Path, progress: bool = True
+    ground_truth: Path, config: SweepTrainConfig, device: str, output: Path, progress: bool = True
 ) -> TrainedSweep:
     """Train the configured grid on streamed toy data and save it to ``output``."""
     generator = load_ground_truth(ground_truth)
