@@ -2,15 +2,17 @@
 
 from pathlib import Path
 
+from superposition.config import parse_config
 from superposition.lm.cache import make_activation_cache
+from superposition.lm.config import ExtractionConfig, parse_model_registry
 from superposition.logs import rule_log
-from superposition.workflow_config import load_workflow_config
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 
 with rule_log(snakemake.log[0], threads=snakemake.threads):
     make_activation_cache(
         snakemake.wildcards.model, snakemake.wildcards.variant, list(snakemake.params.sites),
-        load_workflow_config(snakemake.config).lm, Path(snakemake.input.corpus).parent,
-        Path(snakemake.input.model).parent, Path(snakemake.output.cache), snakemake.params.device,
+        parse_model_registry(snakemake.params.models), parse_config(ExtractionConfig, snakemake.params.extraction),
+        Path(snakemake.input.corpus).parent, Path(snakemake.input.model).parent, Path(snakemake.output.cache),
+        snakemake.params.device,
     )

@@ -10,4 +10,4 @@ from superposition.logs import rule_log
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 
 with rule_log(snakemake.log[0]):
-    make_corpus(parse_config(CorpusConfig, snakemake.config["lm"]["corpus"]), Path(snakemake.output.summary).parent)
+    make_corpus(parse_config(CorpusConfig, snakemake.params.corpus), Path(snakemake.output.summary).parent)

@@ -14,7 +14,7 @@ from superposition.feature_sparsity.metrics import variance_explained
 from superposition.feature_sparsity.synthetic import to_unit_mean_norm
 from superposition.io import atomic_save_safetensors, atomic_write_json
 from superposition.lm.activations import ActivationReader
-from superposition.lm.config import LMConfig
+from superposition.lm.config import ModelSourceConfig
 from superposition.lm.models import load_model
 from superposition.runtime import derived_seed, make_generator, resolve_device, retain_freed_memory
 
@@ -28,8 +28,8 @@ def token_embeddings(model: torch.nn.Module) -> torch.Tensor:
     return model.get_input_embeddings().weight.detach().float()
 
 
-def run_embeddings(model_name: str, lm_config: LMConfig, model_dir: Path, config: EmbeddingsConfig, device: str,
-                   metrics_path: Path, dictionary_path: Path, progress: bool = True) -> dict:
+def run_embeddings(model_name: str, models: dict[str, ModelSourceConfig], model_dir: Path, config: EmbeddingsConfig,
+                   device: str, metrics_path: Path, dictionary_path: Path, progress: bool = True) -> dict:
     """Code the centred token embeddings of one model and a Gaussian of the same (vocab, d) as one stack.
 
     Writes the metrics (``metrics_path``, JSON) and the embeddings' dictionary (``dictionary_path``: Φ (d, m),
@@ -37,7 +37,7 @@ def run_embeddings(model_name: str, lm_config: LMConfig, model_dir: Path, config
     """
     retain_freed_memory()
     target = resolve_device(device)
-    loaded = load_model(model_name, lm_config.models, model_dir)
+    loaded = load_model(model_name, models, model_dir)
     embeddings = token_embeddings(loaded.model)
     mean = embeddings.mean(dim=0)
     vocab, d = embeddings.shape
@@ -116,13 +116,13 @@ def _single_token(tokenizer, word: str) -> int:
     return int(token_id)
 
 
-def feature_tables(model_name: str, lm_config: LMConfig, model_dir: Path, dictionary_path: Path,
+def feature_tables(model_name: str, models: dict[str, ModelSourceConfig], model_dir: Path, dictionary_path: Path,
                    config: FeaturesConfig, max_active: int, output: Path) -> dict:
     """Appendix G: each word's top features in the embedding dictionary, each feature's most-activating tokens,
     and the word's nearest tokens by cosine similarity of the centred embeddings (Tables 1–3)."""
     from safetensors import safe_open
 
-    loaded = load_model(model_name, lm_config.models, model_dir)
+    loaded = load_model(model_name, models, model_dir)
     tokenizer = loaded.tokenizer
     with safe_open(str(dictionary_path), framework="pt") as handle:
         phi, mean = handle.get_tensor("phi"), handle.get_tensor("mean")

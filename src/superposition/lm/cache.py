@@ -9,7 +9,7 @@ from pathlib import Path
 
 from superposition.io import atomic_write_json, read_json
 from superposition.lm.activations import ExtractionInfo, extract_activations
-from superposition.lm.config import CorpusConfig, LMConfig
+from superposition.lm.config import CorpusConfig, ExtractionConfig, ModelSourceConfig
 from superposition.lm.corpus import build_corpus, read_split, write_corpus
 from superposition.lm.models import load_model, prepare_model
 from superposition.lm.variants import apply_variant
@@ -33,29 +33,33 @@ def make_corpus(config: CorpusConfig, folder: Path) -> dict:
     return summary
 
 
-def make_model_record(name: str, config: LMConfig, folder: Path) -> dict:
-    """Verify (and convert, for ONNX sources) model ``name``; write ``folder/model.json``."""
-    record = prepare_model(name, config.models, folder, VERIFY_SENTENCES)
+def make_model_record(name: str, models: dict[str, ModelSourceConfig], folder: Path) -> dict:
+    """Verify (and convert, for ONNX sources) model ``name`` of the registry ``models``; write ``folder/model.json``.
+
+    ``models`` needs only ``name`` and the model whose tokenizer it borrows, if any.
+    """
+    record = prepare_model(name, models, folder, VERIFY_SENTENCES)
     atomic_write_json(folder / "model.json", record)
     log.info("model %s: %s", name, record)
     return record
 
 
-def make_activation_cache(model: str, variant: str, sites: list[str], config: LMConfig, corpus_dir: Path,
-                          model_dir: Path, output: Path, device: str = "cpu", progress: bool = True) -> dict:
+def make_activation_cache(model: str, variant: str, sites: list[str], models: dict[str, ModelSourceConfig],
+                          extraction: ExtractionConfig, corpus_dir: Path, model_dir: Path, output: Path,
+                          device: str = "cpu", progress: bool = True) -> dict:
     """Extract the ``sites`` of ``model``'s ``variant`` on the corpus's train split into ``output/<site>/``."""
     record = read_json(model_dir / "model.json")
     sentences = read_split(corpus_dir, "train")
-    if config.extraction.max_sentences:
-        sentences = sentences[:config.extraction.max_sentences]
-    loaded = load_model(model, config.models, model_dir, str(resolve_device(device)))
-    loaded.model = apply_variant(loaded.model, variant, config.extraction.variant_seed)
+    if extraction.max_sentences:
+        sentences = sentences[:extraction.max_sentences]
+    loaded = load_model(model, models, model_dir, str(resolve_device(device)))
+    loaded.model = apply_variant(loaded.model, variant, extraction.variant_seed)
     corpus = read_json(corpus_dir / "corpus.json")
-    info = ExtractionInfo(model, record, variant, config.extraction.variant_seed,
+    info = ExtractionInfo(model, record, variant, extraction.variant_seed,
                           hashlib.sha256("\n".join(sentences).encode()).hexdigest(), len(sentences))
     if output.exists():
         shutil.rmtree(output)  # a rerun replaces the whole cache: no stale shards from a larger earlier run
-    manifests = extract_activations(loaded, sentences, sites, output, config.extraction, info, progress)
+    manifests = extract_activations(loaded, sentences, sites, output, extraction, info, progress)
     index = {"model": model, "variant": variant, "corpus_train_sha256": corpus["train_sha256"],
              "sites": {site: manifest["token_count"] for site, manifest in manifests.items()}}
     atomic_write_json(output / "index.json", index)

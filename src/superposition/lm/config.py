@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from superposition.config import ConfigError, param
+from superposition.config import ConfigError, param, parse_config
 
 SourceKind = Literal["package", "folder", "hub", "onnx_package", "package_zip_parts"]
 Variant = Literal["trained", "rerandomised", "rerandomised_no_embeddings", "step0", "control"]
@@ -95,3 +95,8 @@ class LMConfig:
         for key, name in named:
             if name not in self.models:
                 raise ConfigError(f"config key '{key}': unknown model {name!r}; lm.models defines {known}")
+
+
+def parse_model_registry(data: dict[str, dict]) -> dict[str, ModelSourceConfig]:
+    """A (partial) ``lm.models`` registry, as a rule passes it in its params, checked and typed."""
+    return {name: parse_config(ModelSourceConfig, source) for name, source in data.items()}
