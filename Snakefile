@@ -1,6 +1,7 @@
 # Superposition Replications: one DAG for every experiment. Logic lives in src/superposition/; rules live in
-# workflow/rules/, one file per experiment stage. Run `snakemake --cores all` (default tier, config.yaml) or add
-# `--configfile configs/paper.yaml` for the paper-scale tier.
+# workflow/rules/, one file per stage of the experiment manifest (workflow/experiments.yaml). Run
+# `snakemake --cores all` (default tier, config.yaml) or add `--configfile configs/paper.yaml` for the
+# paper-scale tier. The workflow profile (profiles/default -> workflow/profiles/default) is loaded automatically.
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -13,20 +14,19 @@ configfile: "config.yaml"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/toy_sae.smk"
-include: "workflow/rules/tms.smk"
-include: "workflow/rules/lm.smk"
-include: "workflow/rules/lm_sae.smk"
-include: "workflow/rules/feature_sparsity.smk"
+
+
+# Shared layers first (experiments add their activation sites to them), then experiments, in manifest order.
+for _stage in MANIFEST.stages:
+
+    include: _stage.rule_file
+
+
 include: "workflow/rules/scorecard.smk"
 
 
 rule all:
     default_target: True
     input:
-        rules.toy_sae.input,
-        rules.tms.input,
-        rules.activations.input,
-        rules.lm_sae.input,
-        rules.feature_sparsity.input,
+        [getattr(rules, stage.target_rule).input for stage in MANIFEST.stages],
         rules.scorecard.input,

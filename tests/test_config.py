@@ -6,8 +6,17 @@ import pytest
 import yaml
 from snakemake.utils import update_config
 
+from superposition import workflow_config
 from superposition.config import ConfigError, schema_yaml
-from superposition.workflow_config import WorkflowConfig, load_workflow_config
+from superposition.manifest import load_manifest
+from tests.conftest import REPO
+
+MANIFEST = REPO / "workflow/experiments.yaml"
+
+
+def load_workflow_config(config: dict, schema_file=None):
+    """The repository's manifest, whatever the working directory."""
+    return workflow_config.load_workflow_config(config, schema_file, MANIFEST)
 
 
 @pytest.fixture
@@ -17,7 +26,13 @@ def default_config(repo):
 
 def test_stored_schema_is_generated_from_the_dataclasses(repo):
     stored = (repo / "workflow/schemas/config.schema.yaml").read_text()
-    assert stored == schema_yaml(WorkflowConfig), "run `make schema` to regenerate the stored schema"
+    root = workflow_config.workflow_config_class(load_manifest(MANIFEST))
+    assert stored == schema_yaml(root), "run `make schema` to regenerate the stored schema"
+
+
+def test_a_missing_experiment_section_is_named(default_config):
+    del default_config["tms"]
+    assert "'tms' is a required property" in _error_for(default_config)
 
 
 def test_default_config_is_valid_and_typed(default_config, repo):

@@ -26,13 +26,22 @@ class ConfigError(ValueError):
     """A config value is missing, unknown or outside what is allowed."""
 
 
-def param(doc: str, **constraints: Any) -> Any:
+def param(doc: str, *, default: Any = dataclasses.MISSING, **constraints: Any) -> Any:
     """A dataclass field with a one-line ``doc`` and JSON-schema ``constraints``.
 
     Constraints use JSON-schema keywords in snake case: ``minimum``, ``exclusive_minimum``, ``maximum``,
     ``exclusive_maximum``, ``min_items``, ``unique_items``; they apply to the items of a list field.
+    A field with a ``default`` may be left out (config files are explicit and use none; the experiment
+    manifest leaves optional keys out).
     """
-    return dataclasses.field(metadata={"doc": doc, "constraints": constraints})
+    metadata = {"doc": doc, "constraints": constraints}
+    if isinstance(default, (dict, list)):
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def _has_default(field: dataclasses.Field) -> bool:
+    return field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING
 
 
 _KEYWORDS = {"minimum": "minimum", "exclusive_minimum": "exclusiveMinimum", "maximum": "maximum",
@@ -71,7 +80,7 @@ def _type_schema(annotation: Any, constraints: dict[str, Any]) -> dict[str, Any]
 
 
 def json_schema(cls: type) -> dict[str, Any]:
-    """The JSON schema (draft 2020-12) of a config dataclass: all keys required, no unknown keys."""
+    """The JSON schema (draft 2020-12) of a config dataclass: keys without a default required, no unknown keys."""
     hints = get_type_hints(cls)
     properties = {}
     for field in dataclasses.fields(cls):
@@ -79,8 +88,8 @@ def json_schema(cls: type) -> dict[str, Any]:
         if "doc" in field.metadata:
             schema = {"description": field.metadata["doc"], **schema}
         properties[field.name] = schema
-    schema = {"type": "object", "properties": properties, "required": list(properties),
-              "additionalProperties": False}
+    required = [field.name for field in dataclasses.fields(cls) if not _has_default(field)]
+    schema = {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
     if cls.__doc__:
         schema = {"description": " ".join(cls.__doc__.split()), **schema}
     return schema
@@ -110,6 +119,8 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
     hints = get_type_hints(cls)
     values = {}
     for field in dataclasses.fields(cls):
+        if field.name not in data and _has_default(field):
+            continue  # the dataclass fills in its default
         annotation, value = hints[field.name], data[field.name]
         if get_origin(annotation) in (typing.Union, types.UnionType) and value is not None:
             annotation = next(a for a in get_args(annotation) if a is not type(None))

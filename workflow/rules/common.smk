@@ -1,11 +1,12 @@
-# Shared set-up for all rules: config validation, helpers that turn config into params, and the code
-# fingerprints that make results depend on the library code that produced them.
+# Shared set-up for all rules: config validation, the experiment manifest, helpers that turn config into params,
+# and the code fingerprints that make results depend on the library code that produced them.
 import os
 import sys
 
 from snakemake.exceptions import WorkflowError
 
 from superposition.config import ConfigError
+from superposition.manifest import MANIFEST_FILE, load_manifest
 from superposition.provenance import code_fingerprint
 from superposition.workflow_config import load_workflow_config
 
@@ -14,9 +15,11 @@ os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.g
 
 CONFIG_SCHEMA = "workflow/schemas/config.schema.yaml"
 try:
-    # Validates the merged config (config.yaml + any --configfile/--config) against the stored JSON schema;
-    # each error names its key and the allowed values.
-    WORKFLOW_CONFIG = load_workflow_config(config, workflow.basedir + "/" + CONFIG_SCHEMA)
+    MANIFEST = load_manifest(workflow.basedir + "/" + MANIFEST_FILE)
+    # Validates the merged config (config.yaml + any --configfile/--config) against the stored JSON schema and
+    # the cross-section checks; each error names its key(s) and what is allowed.
+    WORKFLOW_CONFIG = load_workflow_config(config, workflow.basedir + "/" + CONFIG_SCHEMA,
+                                           workflow.basedir + "/" + MANIFEST_FILE)
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
 
@@ -41,6 +44,28 @@ def experiment_config(experiment, section):
     can reorder keys without changing any value.
     """
     return _sorted_keys(config[experiment][section])
+
+
+def model_registry(*names):
+    """The lm.models entries of ``names`` and of the models whose tokenizers they borrow, as a param: a rule
+    that loads a model reruns when its source changes, and only then."""
+    models = config["lm"]["models"]
+    chosen = {}
+    for name in names:
+        chosen[name] = models[name]
+        if models[name].get("tokenizer_model"):
+            chosen[models[name]["tokenizer_model"]] = models[models[name]["tokenizer_model"]]
+    return _sorted_keys(chosen)
+
+
+def report_outputs(experiment):
+    """The report rule's outputs of a manifest experiment: executed notebook, HTML report and every figure, each
+    figure in the Snakemake report with its caption from the manifest."""
+    entry = MANIFEST.stage(experiment)
+    html = report(f"{entry.results_dir}/report.html", caption="../report/experiment.rst", category=experiment)
+    figures = [report(entry.figure_path(name), category=experiment, subcategory="figures",
+                      labels={"figure": name, "caption": caption}) for name, caption in entry.figures.items()]
+    return {"notebook": f"{entry.results_dir}/{experiment}.ipynb", "html": html, "figures": figures}
 
 
 wildcard_constraints:

@@ -15,8 +15,6 @@ for _entry in FS["layers"]["models"]:
 def fs_model_section(section, entry):
     """One model's view of an embeddings/layers section: adding a model must not rerun the others."""
     return _sorted_keys({**{k: v for k, v in FS[section].items() if k != "models"}, "models": [entry]})
-FS_FIGURES = ["fig1a_true_sparsity", "fig1b_separation", "fig4_n0_final_loss", "ablations", "fig2_embeddings",
-              "fig9_embeddings_s1", "fig3_layers", "fig10_layers_s1", "fig3b_variance_explained"]
 
 
 rule feature_sparsity_synthetic:
@@ -47,7 +45,7 @@ rule feature_sparsity_embeddings:
         dictionary=FS_DIR + "/embeddings/{model}.safetensors",
     params:
         embeddings=lambda wildcards: fs_model_section("embeddings", wildcards.model),
-        lm=lambda wildcards: _sorted_keys({"models": {wildcards.model: config["lm"]["models"][wildcards.model]}}),
+        models=lambda wildcards: model_registry(wildcards.model),
         device=config["device"],
         code=code_fingerprint("superposition.feature_sparsity.language"),
     threads: ALL_CORES
@@ -88,7 +86,7 @@ rule feature_sparsity_features:
     params:
         features=experiment_config("feature_sparsity", "features"),
         coder=_sorted_keys(FS["embeddings"]["coder"]),
-        lm=_sorted_keys(config["lm"]["models"][FS["features"]["model"]]),
+        models=model_registry(FS["features"]["model"]),
         code=code_fingerprint("superposition.feature_sparsity.language"),
     threads: ALL_CORES
     log:
@@ -105,7 +103,6 @@ rule feature_sparsity_claims:
     output:
         claims=FS_DIR + "/claims.json",
     params:
-        separation_active=list(FS["synthetic"]["separation_active"]),
         code=code_fingerprint("superposition.feature_sparsity.claims"),
     log:
         "logs/feature_sparsity/claims.log",
@@ -122,13 +119,7 @@ rule feature_sparsity_report:
         tables=rules.feature_sparsity_features.output.tables,
         claims=rules.feature_sparsity_claims.output.claims,
     output:
-        notebook=FS_DIR + "/feature_sparsity.ipynb",
-        html=report(FS_DIR + "/report.html", caption="../report/feature_sparsity.rst", category="feature_sparsity"),
-        figures=[
-            report(f"{FS_DIR}/figures/{name}.png", caption="../report/feature_sparsity_figure.rst",
-                   category="feature_sparsity", subcategory="figures")
-            for name in FS_FIGURES
-        ],
+        **report_outputs("feature_sparsity"),
     params:
         parameters={"results_dir": FS_DIR},
         code=code_fingerprint("superposition.plots", "superposition.reporting"),

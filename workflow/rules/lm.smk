@@ -20,13 +20,6 @@ def activation_cache(model, variant):
     return f"data/activations/{model}/{variant}"
 
 
-def lm_model_source(wildcards):
-    source = dict(config["lm"]["models"][wildcards.model])
-    if source.get("tokenizer_model"):  # an ONNX model also depends on where its tokenizer comes from
-        source["tokenizer_source"] = config["lm"]["models"][source["tokenizer_model"]]
-    return _sorted_keys(source)
-
-
 rule lm_corpus:
     input:
         deb=config["lm"]["corpus"]["wordnet_deb"] if config["lm"]["corpus"]["source"] == "wordnet" else [],
@@ -49,7 +42,7 @@ rule lm_model_prepare:
     output:
         record="data/models/{model}/model.json",
     params:
-        source=lm_model_source,
+        models=lambda wildcards: model_registry(wildcards.model),
         code=code_fingerprint("superposition.lm.cache"),
     log:
         "logs/lm/model_{model}.log",
@@ -68,6 +61,7 @@ rule activations_cache:
         cache=directory("data/activations/{model}/{variant}"),
     params:
         sites=lambda wildcards: lm_sites(wildcards.model, wildcards.variant),
+        models=lambda wildcards: model_registry(wildcards.model),
         extraction=experiment_config("lm", "extraction"),
         device=config["device"],
         code=code_fingerprint("superposition.lm.cache"),

@@ -4,7 +4,6 @@
 LM_SAE = config["lm_sae"]
 LM_SAE_CACHE = activation_cache(LM_SAE["model"], LM_SAE["variant"])
 LM_EXTRA_SITES.setdefault((LM_SAE["model"], LM_SAE["variant"]), set()).add(LM_SAE["site"])
-LM_SAE_FIGURES = ["dead_latents", "ssll", "mmcs_with_larger", "fraction_variance_unexplained", "training_curves"]
 
 
 rule lm_sae_train:
@@ -14,7 +13,7 @@ rule lm_sae_train:
         sweep="results/lm_sae/sweep.safetensors",
     params:
         site=LM_SAE["site"],
-        config=_sorted_keys({k: LM_SAE[k] for k in ("model", "variant", "site", "train", "evaluate")}),
+        config=_sorted_keys({k: LM_SAE[k] for k in ("model", "variant", "site", "target_norm", "train", "evaluate")}),
         device=config["device"],
         code=code_fingerprint("superposition.lm_sae.train"),
     threads: ALL_CORES
@@ -81,13 +80,7 @@ rule lm_sae_report:
         toy_metrics="results/toy_sae/metrics.csv",
         claims=rules.lm_sae_claims.output.claims,
     output:
-        notebook="results/lm_sae/lm_sae.ipynb",
-        html=report("results/lm_sae/report.html", caption="../report/lm_sae.rst", category="lm_sae"),
-        figures=[
-            report(f"results/lm_sae/figures/{name}.png", caption="../report/lm_sae_figure.rst", category="lm_sae",
-                   subcategory="figures")
-            for name in LM_SAE_FIGURES
-        ],
+        **report_outputs("lm_sae"),
     params:
         parameters={"results_dir": "results/lm_sae", "toy_results_dir": "results/toy_sae"},
         code=code_fingerprint("superposition.plots", "superposition.reporting"),

@@ -1,12 +1,9 @@
-# The scorecard: every experiment's claims.json merged into one table.
-
-CLAIMS_FILES = ["results/toy_sae/claims.json", "results/tms/claims.json", "results/lm_sae/claims.json",
-                "results/feature_sparsity/claims.json"]
+# The scorecard: every experiment's claims.json (from the manifest) merged into one table.
 
 
 rule scorecard_merge:
     input:
-        claims=CLAIMS_FILES,
+        claims=MANIFEST.claims_files,
     output:
         markdown="results/scorecard.md",
         html=report("results/scorecard.html", caption="../report/scorecard.rst", category="scorecard"),

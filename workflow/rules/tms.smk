@@ -2,10 +2,6 @@
 # analysis -> claims -> report.
 
 TMS_PARTS = ["intro", "sparsity_sweep", "phase", "dimensionality"]
-TMS_FIGURES = [
-    "intro_relu", "intro_linear", "sparsity_wtw", "sparsity_norms", "phase_diagram", "dimensionality_d_star",
-    "dimensionality_per_feature", "training_curves",
-]
 
 
 def tms_part_config(wildcards):
@@ -67,13 +63,7 @@ rule tms_report:
         claims=rules.tms_claims.output.claims,
         models=rules.tms_analyze.input.models,
     output:
-        notebook="results/tms/tms.ipynb",
-        html=report("results/tms/report.html", caption="../report/tms.rst", category="tms"),
-        figures=[
-            report(f"results/tms/figures/{name}.png", caption=f"../report/tms/{name}.rst", category="tms",
-                   subcategory="figures")
-            for name in TMS_FIGURES
-        ],
+        **report_outputs("tms"),
     params:
         parameters={"results_dir": "results/tms"},
         code=code_fingerprint("superposition.plots", "superposition.reporting", "superposition.tms.experiments"),

@@ -1,12 +1,5 @@
 # Sharkey, Braun & Millidge (2022), toy data: ground truth -> batched sweep -> metrics -> claims -> report.
 
-TOY_SAE_FIGURES = [
-    "fig01_mmcs_vs_l1", "fig02_mmcs_vs_ratio", "fig03_mmcs_heatmap", "fig04_dead_latents",
-    "fig05_reconstruction_loss", "fig06_l1_loss", "fig07_std_log_reconstruction", "fig08_std_log_l1",
-    "fig09_ssll", "fig10_mmcs_with_larger", "training_curves", "recovery_by_frequency",
-]
-
-
 rule toy_sae_data:
     output:
         ground_truth="data/toy_sae/ground_truth.safetensors",
@@ -78,13 +71,7 @@ rule toy_sae_report:
         recovery_csv=rules.toy_sae_evaluate.output.recovery_csv,
         claims=rules.toy_sae_claims.output.claims,
     output:
-        notebook="results/toy_sae/toy_sae.ipynb",
-        html=report("results/toy_sae/report.html", caption="../report/toy_sae.rst", category="toy_sae"),
-        figures=[
-            report(f"results/toy_sae/figures/{name}.png", caption=f"../report/toy_sae/{name}.rst",
-                   category="toy_sae", subcategory="figures")
-            for name in TOY_SAE_FIGURES
-        ],
+        **report_outputs("toy_sae"),
     params:
         parameters={"results_dir": "results/toy_sae"},
         code=code_fingerprint("superposition.plots", "superposition.reporting"),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from superposition.config import param
+from superposition.config import ConfigError, param
 from superposition.lm.config import Variant
 
 
@@ -50,9 +51,6 @@ class SyntheticConfig:
     active: tuple[float, ...] = param("average active features a of the sparse linear datasets (Fig 1a); the "
                                       "'correct' metric value is a/2", exclusive_minimum=0, min_items=1,
                                       unique_items=True)
-    separation_active: tuple[float, ...] = param("the a values compared with the controls (Fig 1b, Fig 4; "
-                                                 "paper: 5, 10, 20); each must be in `active`",
-                                                 exclusive_minimum=0, min_items=1, unique_items=True)
     data_seed: int = param("seed of the synthetic datasets", minimum=0)
     coder: CoderConfig = param("sparse coding of every synthetic dataset (adaptive λ)")
 
@@ -125,3 +123,26 @@ class FeatureSparsityConfig:
     embeddings: EmbeddingsConfig = param("token embeddings (Section 4.1, Appendix F)")
     layers: LayersConfig = param("later layers (Section 4.2, Appendix H)")
     features: FeaturesConfig = param("interpretable features (Appendix G)")
+
+    def cross_check(self, root: Any) -> None:
+        """Models must be in ``root.lm.models``; the feature tables need an embedding dictionary; the claims need
+        the ``main`` synthetic setting; setting names must be unique (each names its output file)."""
+        known = sorted(root.lm.models)
+        layer_models = [entry.model for entry in self.layers.models]
+        for key, models in (("embeddings.models", self.embeddings.models), ("layers.models", layer_models)):
+            for model in models:
+                if model not in root.lm.models:
+                    raise ConfigError(f"config key 'feature_sparsity.{key}': unknown model {model!r}; lm.models "
+                                      f"defines {known}")
+        if self.features.model not in self.embeddings.models:
+            raise ConfigError(f"config key 'feature_sparsity.features.model': {self.features.model!r} must be one of "
+                              f"feature_sparsity.embeddings.models {list(self.embeddings.models)} (its embedding "
+                              "dictionary is used)")
+        names = [setting.name for setting in self.synthetic.settings]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ConfigError(f"config key 'feature_sparsity.synthetic.settings': names repeat {repeated}; each "
+                              "setting writes results/feature_sparsity/synthetic/<name>.json")
+        if "main" not in names:
+            raise ConfigError("config key 'feature_sparsity.synthetic.settings': needs a setting named 'main' (the "
+                              "claims test Section 3.1's main setting)")
