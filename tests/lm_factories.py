@@ -6,45 +6,11 @@ import json
 from pathlib import Path
 
 import torch
-from transformers import BertConfig, BertModel, BertTokenizerFast
 
 from superposition.lm.activations import ActivationReader, ShardWriter
+from superposition.lm.tiny_models import WORDS, build_tiny_bert, sentences, write_corpus
 
-WORDS = ("the a an of to in is was for on with as by at from that this it be are or which and not its "
-         "animal plant person place state act thing small large water food make move part body time "
-         "light sound colour form group line cell system having being used without relating").split()
-
-
-def sentences(n: int, seed: int = 0) -> list[str]:
-    """``n`` deterministic pseudo-sentences of 4–11 words from a small vocabulary."""
-    generator = torch.Generator().manual_seed(seed)
-    out = []
-    for _ in range(n):
-        length = int(torch.randint(4, 12, (1,), generator=generator))
-        out.append(" ".join(WORDS[int(i)] for i in torch.randint(len(WORDS), (length,), generator=generator)))
-    return out
-
-
-def build_tiny_bert(folder: Path, layers: int = 2, hidden: int = 16, seed: int = 0) -> Path:
-    """Save a random BertModel (``layers`` layers, width ``hidden``, MLP 2×hidden) and a WordPiece tokenizer."""
-    folder.mkdir(parents=True, exist_ok=True)
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    # transformers 5 ignores `vocab_file` here (every word became [UNK]); the vocabulary is passed as a mapping.
-    tokenizer = BertTokenizerFast(vocab={token: index for index, token in enumerate(vocab)}, do_lower_case=True)
-    tokenizer.save_pretrained(folder)
-    torch.manual_seed(seed)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2,
-                        intermediate_size=2 * hidden, max_position_embeddings=64)
-    BertModel(config).eval().save_pretrained(folder)
-    return folder
-
-
-def write_corpus(path: Path, n: int = 300, seed: int = 0) -> Path:
-    """A text file of ``n`` pseudo-sentences, one per line."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(sentences(n, seed)) + "\n", encoding="utf-8")
-    return path
+__all__ = ["WORDS", "build_tiny_bert", "sentences", "write_corpus", "synthetic_cache"]
 
 
 def synthetic_cache(folder, tokens: int, shard_tokens: int) -> ActivationReader:

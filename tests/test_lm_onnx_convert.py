@@ -254,7 +254,7 @@ def _installed(package: str) -> bool:
     return True
 
 
-@pytest.mark.slow
+@pytest.mark.integration
 @pytest.mark.skipif(not (_installed(REAL_PACKAGE) and _installed(TOKENIZER_PACKAGE)),
                     reason=f"needs the model packages {REAL_PACKAGE} and {TOKENIZER_PACKAGE} (envs/models.txt)")
 def test_real_paraphrase_minilm_l3(tmp_path: Path) -> None:
