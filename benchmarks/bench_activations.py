@@ -1,7 +1,7 @@
 """Benchmark: activation extraction with hooks and sharded caching vs a plain forward pass; peak memory as the
 corpus doubles.
 
-Run by hand (`make benchmark`); numbers go in the README. Both throughputs come from one run on the same
+Run by hand (`make benchmark`); numbers go in benchmarks/README.md. Both throughputs come from one run on the same
 batches (length-bucketed, as the workflow does), alternating the two so that load drifts affect both alike:
   plain      the model's forward pass only (tokenisation included);
   extracted  `extract_activations`: hooks at the requested sites, special-token masking, storage-dtype casts,

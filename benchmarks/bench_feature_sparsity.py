@@ -1,6 +1,6 @@
 """Benchmark: the vectorised greedy sparse coder vs a per-sample loop and scikit-learn's sparse coders.
 
-Run by hand (`make benchmark`); numbers go in the README. Every figure comes from one run on one machine and
+Run by hand (`make benchmark`); numbers go in benchmarks/README.md. Every figure comes from one run on one machine and
 is compared as a ratio. One dictionary problem is coded several ways:
   greedy          `greedy_codes`, the greedy update of Deng, Tao & Benton (2023), Appendix C, vectorised over the
                   whole batch (what the workflow does);

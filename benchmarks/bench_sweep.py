@@ -1,6 +1,6 @@
 """Benchmark: the batched sweep trainer against this machine's matmul peak and a one-model-at-a-time loop.
 
-Run by hand (`make benchmark`); numbers go in the README. All figures come from one run on one machine and
+Run by hand (`make benchmark`); numbers go in benchmarks/README.md. All figures come from one run on one machine and
 are compared as ratios. FLOPs count the five matmuls of an SAE training step (encoder forward and weight
 gradient, decoder forward, decoder weight and input gradients): 10 · batch · h · J per model and step;
 elementwise work and data generation are not counted but are inside the measured times.

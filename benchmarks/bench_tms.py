@@ -1,6 +1,6 @@
 """Benchmark: training the toy models of superposition as one batched stack vs a loop over models.
 
-Run by hand (`make benchmark`); numbers go in the README. Every figure comes from one run on one machine and
+Run by hand (`make benchmark`); numbers go in benchmarks/README.md. Every figure comes from one run on one machine and
 is compared as a ratio. Each experiment's instances (as built by the default config) are trained for the
 same number of steps on the same data three ways:
   batched        all instances in one stack (`train_toy_models`, what the workflow does);
