@@ -8,6 +8,7 @@ from snakemake.exceptions import WorkflowError
 from superposition.config import ConfigError
 from superposition.manifest import MANIFEST_FILE, load_manifest
 from superposition.provenance import code_fingerprint
+from superposition.recovery import recover_interrupted_run
 from superposition.workflow_config import load_workflow_config
 
 # Shell and script jobs use this interpreter's environment (papermill, nbconvert live in the venv).
@@ -22,6 +23,14 @@ try:
                                            workflow.basedir + "/" + MANIFEST_FILE)
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
+
+# A run killed outright (kill -9, OOM, power loss) leaves Snakemake's locks and its jobs' temporaries behind; the
+# same command clears them when no other run of this workflow is alive (superposition.recovery). Cluster job
+# steps parse this file too; only the main process recovers.
+if workflow.is_main_process:
+    _RECOVERY = recover_interrupted_run(".", ("results", "data"))
+    if _RECOVERY.alive or _RECOVERY.stale_locks or _RECOVERY.stale_temporaries:
+        print(f"superposition: {_RECOVERY.summary()}", file=sys.stderr)
 
 
 # Threads for jobs that use every core they get: Snakemake scales a job's threads down to --cores (unlike
