@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from superposition.config import param
+from superposition.config import ConfigError, param
 
 
 @dataclass(frozen=True)
@@ -23,3 +23,19 @@ class SweepTrainConfig:
     seed: int = param("seed of the SAE initialisations (each model derives its own from it)", minimum=0)
     data_seed: int = param("seed of the stream of training batches", minimum=0)
     log_every: int = param("record training losses every this many steps", minimum=1)
+
+
+def check_whole_sizes(key: str, ratios: tuple[float, ...], unit: int, unit_key: str) -> None:
+    """ConfigError naming both keys unless every ratio × unit is a whole number of latents (≥ 1)."""
+    for ratio in ratios:
+        size = ratio * unit
+        if abs(size - round(size)) > 1e-9 or round(size) < 1:
+            raise ConfigError(f"config keys '{key}' and '{unit_key}': ratio {ratio} × {unit} = {size:g} is not a "
+                              "whole number of latents")
+
+
+def check_window(key: str, window: int, steps_key: str, steps: int) -> None:
+    """ConfigError naming both keys if a window of training batches is longer than the training."""
+    if window > steps:
+        raise ConfigError(f"config keys '{key}' ({window}) and '{steps_key}' ({steps}): the window of training "
+                          "batches is longer than the training, so no latent could ever count as dead")

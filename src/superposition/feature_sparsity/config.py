@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from superposition.config import ConfigError, param
+from superposition.lm.architecture import local_architecture
 from superposition.lm.config import Variant
 
 
@@ -80,8 +81,8 @@ class LayerModel:
     """A model whose layers are measured."""
 
     model: str = param("a model of lm.models")
-    layers: int = param("its number of transformer layers (a larger number fails at extraction, naming the "
-                        "valid sites)", minimum=1)
+    layers: int = param("its number of transformer layers (checked against the model's config.json when that is "
+                        "on this machine, else at extraction)", minimum=1)
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,11 @@ class FeatureSparsityConfig:
                 if model not in root.lm.models:
                     raise ConfigError(f"config key 'feature_sparsity.{key}': unknown model {model!r}; lm.models "
                                       f"defines {known}")
+        for index, entry in enumerate(self.layers.models):
+            summary = local_architecture(root.lm.models[entry.model])
+            if summary is not None and entry.layers > summary.n_layers:
+                raise ConfigError(f"config key 'feature_sparsity.layers.models.{index}.layers': {entry.model!r} has "
+                                  f"{summary.n_layers} layers, not {entry.layers}")
         if self.features.model not in self.embeddings.models:
             raise ConfigError(f"config key 'feature_sparsity.features.model': {self.features.model!r} must be one of "
                               f"feature_sparsity.embeddings.models {list(self.embeddings.models)} (its embedding "

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from superposition.config import ConfigError, param, parse_config
+from superposition.lm.architecture import check_site, local_architecture
 
 SourceKind = Literal["package", "folder", "hub", "onnx_package", "package_zip_parts"]
 Variant = Literal["trained", "rerandomised", "rerandomised_no_embeddings", "step0", "control"]
@@ -95,6 +96,10 @@ class LMConfig:
         for key, name in named:
             if name not in self.models:
                 raise ConfigError(f"config key '{key}': unknown model {name!r}; lm.models defines {known}")
+        for index, request in enumerate(self.activations):
+            summary = local_architecture(self.models[request.model])
+            for site_index, site in enumerate(request.sites):
+                check_site(f"lm.activations.{index}.sites.{site_index}", request.model, site, summary)
 
 
 def parse_model_registry(data: dict[str, dict]) -> dict[str, ModelSourceConfig]:

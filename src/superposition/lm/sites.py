@@ -9,14 +9,15 @@ GPT-NeoX (Pythia) and GPT-2 (decoders), for which ``embeddings`` is the token (+
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
 from torch import nn
 
-_SITE = re.compile(r"^(embeddings|resid\.(\d+)|mlp\.(\d+))$")
+from superposition.lm.architecture import SITE_PATTERN
+
+_SITE = SITE_PATTERN
 
 
 class SiteError(ValueError):

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from superposition.config import ConfigError, param
+from superposition.lm.architecture import check_site, local_architecture, site_width
 from superposition.lm.config import Variant
-from superposition.sweep_config import SweepTrainConfig
+from superposition.sweep_config import SweepTrainConfig, check_whole_sizes, check_window
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,18 @@ class LMSAEConfig:
     train: SweepTrainConfig = param("sweep grid and training")
     evaluate: LMSAEEvaluateConfig = param("metrics")
 
+    def __post_init__(self) -> None:
+        check_window("lm_sae.evaluate.dead_window", self.evaluate.dead_window, "lm_sae.train.steps",
+                     self.train.steps)
+
     def cross_check(self, root: Any) -> None:
-        """The model must be one of ``root.lm.models``."""
+        """The model must be one of ``root.lm.models``; where its config is on this machine, the site must exist
+        and every dictionary ratio must give a whole number of latents."""
         if self.model not in root.lm.models:
             raise ConfigError(f"config key 'lm_sae.model': unknown model {self.model!r}; lm.models defines "
                               f"{sorted(root.lm.models)}")
+        summary = local_architecture(root.lm.models[self.model])
+        check_site("lm_sae.site", self.model, self.site, summary)
+        if summary is not None:
+            check_whole_sizes("lm_sae.train.dict_ratios", self.train.dict_ratios, site_width(self.site, summary),
+                              f"the width of {self.model}'s {self.site}")

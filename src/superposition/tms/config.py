@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from superposition.config import param
+from superposition.config import ConfigError, param
 
 
 @dataclass(frozen=True)
@@ -79,3 +79,16 @@ class TMSConfig:
     sparsity_sweep: TMSSparsityConfig = param("experiment 2")
     phase: TMSPhaseConfig = param("experiment 3")
     dimensionality: TMSDimensionalityConfig = param("experiment 4")
+
+    def __post_init__(self) -> None:
+        if self.intro.n_hidden != 2:
+            raise ConfigError(f"config key 'tms.intro.n_hidden': {self.intro.n_hidden}, but experiment 1 draws the "
+                              "columns of W in the plane (and tests the pentagon): it must be 2")
+        for low, high in (("importance_min", "importance_max"), ("density_min", "density_max")):
+            if getattr(self.phase, low) >= getattr(self.phase, high):
+                raise ConfigError(f"config keys 'tms.phase.{low}' and 'tms.phase.{high}': the range "
+                                  f"[{getattr(self.phase, low)}, {getattr(self.phase, high)}] is empty or reversed")
+        levels = list(self.sparsity_sweep.sparsities)
+        if levels != sorted(set(levels)):
+            raise ConfigError(f"config key 'tms.sparsity_sweep.sparsities': {levels} must increase strictly (the "
+                              "claim compares consecutive levels)")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from superposition.config import param
-from superposition.sweep_config import SweepTrainConfig
+from superposition.config import ConfigError, param
+from superposition.sweep_config import SweepTrainConfig, check_whole_sizes, check_window
 
 
 @dataclass(frozen=True)
@@ -37,3 +37,13 @@ class ToySAEConfig:
     data: ToyDataConfig = param("toy data generator")
     train: SweepTrainConfig = param("sweep grid and training")
     evaluate: ToyEvaluateConfig = param("metrics")
+
+    def __post_init__(self) -> None:
+        if self.data.mean_active > self.data.n_features:
+            raise ConfigError(f"config keys 'toy_sae.data.mean_active' ({self.data.mean_active}) and "
+                              f"'toy_sae.data.n_features' ({self.data.n_features}): a sample cannot have more active "
+                              "features than there are")
+        check_whole_sizes("toy_sae.train.dict_ratios", self.train.dict_ratios, self.data.n_features,
+                          "toy_sae.data.n_features")
+        check_window("toy_sae.evaluate.dead_window", self.evaluate.dead_window, "toy_sae.train.steps",
+                     self.train.steps)
