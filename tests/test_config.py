@@ -107,3 +107,26 @@ def test_model_registry_is_typed_and_references_are_checked(default_config):
     bad = copy.deepcopy(default_config)
     bad["lm"]["activations"][0]["variant"] = "random"
     assert "lm.activations.0.variant" in _error_for(bad) and "rerandomised" in _error_for(bad)
+
+
+def test_config_files_are_checked_with_one_line_naming_file_and_line(tmp_path):
+    from superposition.config import check_snakemake_arguments, read_config_file
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("toy_sae:\n  train: [1, 2\n  lr: 3\n")
+    with pytest.raises(ConfigError, match=r"config file .*bad.yaml line 3, column 5"):
+        read_config_file(bad)
+    with pytest.raises(ConfigError, match=r"config file .*missing.yaml: not found"):
+        check_snakemake_arguments(["--cores", "2", "--configfile", str(tmp_path / "missing.yaml")])
+    with pytest.raises(ConfigError, match="write targets before --configfile"):
+        check_snakemake_arguments(["--configfile", "configs/smoke.yaml", "results/tms/report.html"])
+    with pytest.raises(ConfigError, match="if it is a target, write it before --configfile"):
+        check_snakemake_arguments(["--configfile", str(tmp_path / "results/tms/claims.json")])
+    good = tmp_path / "good.yaml"
+    good.write_text("device: cpu\n")
+    assert check_snakemake_arguments(["results/tms/claims.json", "--configfile", str(good), "-n"]) == [str(good)]
+
+
+def test_a_target_read_as_a_config_file_gets_a_hint(default_config):
+    default_config["experiment"] = "tms"
+    assert "write targets first" in _error_for(default_config)

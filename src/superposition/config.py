@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from pathlib import Path
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 import jsonschema
 import yaml
 
-__all__ = ["param", "json_schema", "parse_config", "from_dict", "ConfigError", "schema_yaml"]
+__all__ = ["param", "json_schema", "parse_config", "from_dict", "ConfigError", "schema_yaml", "read_config_file",
+           "check_snakemake_arguments"]
 
 T = TypeVar("T")
 
@@ -105,7 +107,9 @@ def _explain(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed))
-        return f"config key '{key}': unknown key(s) {extra}; allowed keys are {allowed}"
+        hint = (" (a target written after --configfile is read as a config file: write targets first)"
+                if not error.absolute_path else "")
+        return f"config key '{key}': unknown key(s) {extra}; allowed keys are {allowed}{hint}"
     if error.validator == "required":
         return f"config key '{key}': {error.message}"
     if error.validator == "enum":
@@ -157,3 +161,57 @@ def schema_yaml(cls: type) -> str:
     body = {"$schema": "https://json-schema.org/draft/2020-12/schema", **json_schema(cls)}
     return header + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=110)
 
+
+def read_config_file(path: Path | str) -> Any:
+    """A YAML (or JSON) config file; ConfigError naming the file, and the line where the parser stopped."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path}: not found")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(f"config file {path}{where}: {error.problem or error.context}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ConfigError(f"config file {path}: not valid YAML ({error})") from None
+
+
+_CONFIG_EXTENSIONS = (".yaml", ".yml", ".json")
+
+
+def check_snakemake_arguments(arguments: list[str]) -> list[str]:
+    """Check the config files named in Snakemake command-line ``arguments`` before Snakemake reads them.
+
+    Catches what Snakemake reports with a traceback: a missing or malformed file, and a target written after
+    ``--configfile`` (which takes every following word as a config file). Returns the config files.
+    """
+    files: list[str] = []
+    taking = False
+    for argument in arguments:
+        if argument in ("--configfile", "--configfiles"):
+            taking = True
+            continue
+        if argument.startswith("-"):
+            taking = False
+            continue
+        if taking:
+            if not argument.endswith(_CONFIG_EXTENSIONS):
+                raise ConfigError(f"'{argument}' follows --configfile, which reads every following word as a config "
+                                  "file: write targets before --configfile")
+            files.append(argument)
+    for file in files:
+        if not Path(file).is_file():
+            raise ConfigError(f"config file {file}: not found (if it is a target, write it before --configfile)")
+        read_config_file(file)
+    return files
+
+
+if __name__ == "__main__":
+    # `python -m superposition.config [SNAKEMAKE ARGUMENTS...]`: check their config files (used by make).
+    import sys
+
+    try:
+        check_snakemake_arguments(sys.argv[1:])
+    except ConfigError as error:
+        sys.exit(f"error: {error}")
