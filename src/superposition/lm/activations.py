@@ -178,11 +178,13 @@ class ActivationReader:
         path = self.folder / shard["file"]
         if shard["file"] not in self._verified:
             if not path.exists():
-                raise ActivationError(f"shard {path} listed in the manifest is missing")
+                raise ActivationError(f"shard {path} listed in the manifest is missing; rebuild the cache with "
+                                      f"`snakemake --cores all --forcerun {self.folder.parent}`")
             actual = sha256_file(path)
             if actual != shard["sha256"]:
                 raise ActivationError(f"checksum mismatch for shard {path}: manifest {shard['sha256']}, file "
-                                      f"{actual}; the cache is corrupt: delete {self.folder} and rebuild it")
+                                      f"{actual}; the cache is corrupt: rebuild it with `snakemake --cores all "
+                                      f"--forcerun {self.folder.parent}` (`make verify` checks every cache)")
             self._verified.add(shard["file"])
         return path
 

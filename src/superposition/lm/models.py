@@ -202,6 +202,9 @@ def prepare_model(name: str, registry: dict[str, ModelSourceConfig], output_dir:
     else:
         folder = model_folder(name, registry)
         record["weights_sha256"] = sha256_file(weights_file(folder))
+    if folder.is_relative_to(output_dir):  # converted or extracted here: `make verify` re-checks it
+        record["prepared_weights"] = str(weights_file(folder).relative_to(output_dir))
+        record["prepared_weights_sha256"] = sha256_file(weights_file(folder))
     config = AutoModel.from_pretrained(folder).config  # cheap enough here, and checks that it loads
     record.update(architecture=config.model_type, layers=config.num_hidden_layers, d_model=config.hidden_size,
                   d_mlp=config.intermediate_size, vocab_size=config.vocab_size)
