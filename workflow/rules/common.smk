@@ -55,6 +55,11 @@ def experiment_config(experiment, section):
     return _sorted_keys(config[experiment][section])
 
 
+def stage_config(stage):
+    """A stage's whole config section as a Snakemake param (keys sorted, as in experiment_config)."""
+    return _sorted_keys(config[stage])
+
+
 def model_registry(*names):
     """The lm.models entries of ``names`` and of the models whose tokenizers they borrow, as a param: a rule
     that loads a model reruns when its source changes, and only then."""
