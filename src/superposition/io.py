@@ -16,10 +16,10 @@ import struct
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from safetensors.torch import save_file
+if TYPE_CHECKING:  # torch is imported where tensors are written: the Snakefile imports this module to recover
+    import torch
 
 __all__ = ["atomic_path", "atomic_write_text", "atomic_write_json", "atomic_save_safetensors", "read_json",
            "sha256_file", "sweep_stale_temporaries", "canonical_safetensors_header"]
@@ -122,9 +122,11 @@ def canonical_safetensors_header(path: Path | str) -> None:
 
 
 def atomic_save_safetensors(
-    tensors: dict[str, torch.Tensor], path: Path | str, metadata: dict[str, str] | None = None
+    tensors: dict[str, "torch.Tensor"], path: Path | str, metadata: dict[str, str] | None = None
 ) -> None:
     """Save tensors (made contiguous) as safetensors atomically, with a canonical (sorted) header."""
+    from safetensors.torch import save_file
+
     contiguous = {name: tensor.detach().contiguous() for name, tensor in tensors.items()}
     with atomic_path(path) as temporary:
         save_file(contiguous, str(temporary), metadata=metadata)
