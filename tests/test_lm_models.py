@@ -14,7 +14,7 @@ from tests.lm_factories import build_tiny_bert, sentences
 
 def source(**values) -> ModelSourceConfig:
     fields = dict(kind="folder", package=None, path=None, hub_id=None, revision=None, weights_sha256=None,
-                  tokenizer_model=None, install=None, parts=())
+                  step0=None, tokenizer_model=None, install=None, parts=())
     return ModelSourceConfig(**{**fields, **values})
 
 

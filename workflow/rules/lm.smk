@@ -2,6 +2,10 @@
 # activation caches under data/activations/<model>/<variant>/<site>/. Any experiment asks for a cache with
 # activation_cache(model, variant) and adds its site through LM_EXTRA_SITES.
 
+import typing
+
+from superposition.lm.config import Variant
+
 # Sites each experiment needs beyond lm.activations, by (model, variant); experiments' .smk files add to it.
 LM_EXTRA_SITES = {}
 
@@ -53,7 +57,7 @@ rule lm_model_prepare:
 rule activations_cache:
     wildcard_constraints:
         model="|".join(sorted(config["lm"]["models"])),
-        variant="trained|rerandomised|rerandomised_no_embeddings|step0|control",
+        variant="|".join(typing.get_args(Variant)),
     input:
         corpus=rules.lm_corpus.output.summary,
         model="data/models/{model}/model.json",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,10 +105,12 @@ class ExtractionInfo:
 
 
 def extract_activations(loaded: LoadedModel, sentences: list[str], sites: list[str], output: Path,
-                        config: ExtractionConfig, info: ExtractionInfo, progress: bool = True) -> dict[str, dict]:
+                        config: ExtractionConfig, info: ExtractionInfo, progress: bool = True,
+                        before_batch: Callable[[list[int]], None] | None = None) -> dict[str, dict]:
     """Run ``sentences`` through the model once, writing every site's cache under ``output/<site>/``.
 
-    Returns the manifests by site. Tokens/s are logged.
+    ``before_batch`` receives each batch's sentence indices before its forward pass (the control variant keys its
+    noise by them). Returns the manifests by site. Tokens/s are logged, not stored: caches are byte-reproducible.
     """
     model, tokenizer = loaded.model, loaded.tokenizer
     dims = {site: site_dim(model, site) for site in sites}  # validates the sites before any work
@@ -125,6 +127,8 @@ def extract_activations(loaded: LoadedModel, sentences: list[str], sites: list[s
             batch = tokenizer([sentences[i] for i in indices], padding=True, truncation=True,
                               max_length=config.max_length, return_special_tokens_mask=True, return_tensors="pt")
             keep = token_mask(batch, config.exclude_special_tokens)
+            if before_batch is not None:
+                before_batch(indices)
             model(**{k: v.to(device) for k, v in batch.items() if k != "special_tokens_mask"})
             token_ids = batch["input_ids"][keep]
             sequence = torch.tensor(indices).unsqueeze(1).expand_as(keep)[keep]
@@ -147,7 +151,7 @@ def extract_activations(loaded: LoadedModel, sentences: list[str], sites: list[s
             "tokenizer": {"class": type(tokenizer).__name__, "vocab_size": tokenizer.vocab_size},
             "special_tokens": "excluded ([CLS], [SEP], padding)" if config.exclude_special_tokens
             else "included ([CLS], [SEP]; padding excluded)",
-            "tokens_per_second": round(tokens / max(elapsed, 1e-9), 1), "shards": writer.shards,
+            "shards": writer.shards,
         }
         atomic_write_json(output / site / "manifest.json", manifest)
         manifests[site] = manifest

@@ -11,8 +11,8 @@ from superposition.io import atomic_write_json, read_json
 from superposition.lm.activations import ExtractionInfo, extract_activations
 from superposition.lm.config import CorpusConfig, ExtractionConfig, ModelSourceConfig
 from superposition.lm.corpus import build_corpus, read_split, write_corpus
-from superposition.lm.models import load_model, prepare_model
-from superposition.lm.variants import apply_variant
+from superposition.lm.models import prepare_model
+from superposition.lm.variants import load_variant
 from superposition.runtime import resolve_device
 
 log = logging.getLogger(__name__)
@@ -52,14 +52,15 @@ def make_activation_cache(model: str, variant: str, sites: list[str], models: di
     sentences = read_split(corpus_dir, "train")
     if extraction.max_sentences:
         sentences = sentences[:extraction.max_sentences]
-    loaded = load_model(model, models, model_dir, str(resolve_device(device)))
-    loaded.model = apply_variant(loaded.model, variant, extraction.variant_seed)
+    variant_model = load_variant(model, variant, models, model_dir, extraction.variant_seed,
+                                 str(resolve_device(device)))
     corpus = read_json(corpus_dir / "corpus.json")
     info = ExtractionInfo(model, record, variant, extraction.variant_seed,
                           hashlib.sha256("\n".join(sentences).encode()).hexdigest(), len(sentences))
     if output.exists():
         shutil.rmtree(output)  # a rerun replaces the whole cache: no stale shards from a larger earlier run
-    manifests = extract_activations(loaded, sentences, sites, output, extraction, info, progress)
+    manifests = extract_activations(variant_model.loaded, sentences, sites, output, extraction, info, progress,
+                                    before_batch=variant_model.before_batch)
     index = {"model": model, "variant": variant, "corpus_train_sha256": corpus["train_sha256"],
              "sites": {site: manifest["token_count"] for site, manifest in manifests.items()}}
     atomic_write_json(output / "index.json", index)

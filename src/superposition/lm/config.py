@@ -9,7 +9,8 @@ from superposition.config import ConfigError, param, parse_config
 from superposition.lm.architecture import check_site, local_architecture
 
 SourceKind = Literal["package", "folder", "hub", "onnx_package", "package_zip_parts"]
-Variant = Literal["trained", "rerandomised", "rerandomised_no_embeddings", "step0", "control"]
+Variant = Literal["trained", "rerandomised", "rerandomised_no_embeddings", "step0", "control",
+                  "random_embedding_table"]
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,10 @@ class ModelSourceConfig:
     package: str | None = param("package and onnx_package: the PyPI distribution name")
     path: str | None = param("package/onnx_package: path inside the installed distribution; folder: local path")
     hub_id: str | None = param("hub: the model id, e.g. google/bert_uncased_L-2_H-128_A-2")
-    revision: str | None = param("hub: the revision (branch, tag or commit; e.g. step0 for Pythia)")
+    revision: str | None = param("hub: the revision (branch, tag or commit)")
+    step0: str | None = param("the weights at initialisation, loaded by the step0 variant: hub: a revision (Pythia: "
+                              "step0); folder: a local folder. None: step0 is a fresh model from the "
+                              "architecture's own initializer")
     weights_sha256: str | None = param("SHA-256 of the weights file (model.safetensors, or the ONNX file); "
                                        "checked before use. Required for package, onnx_package and folder")
     tokenizer_model: str | None = param("onnx_package: the model (of this registry) whose tokenizer to use")
@@ -71,8 +75,10 @@ class ActivationRequest:
     model: str = param("a model of lm.models")
     variant: Variant = param(
         "trained; rerandomised: every tensor i.i.d. Gaussian with its own mean and std; rerandomised_no_embeddings: "
-        "the same but embeddings kept; step0: the architecture's own initialiser; control: trained model with "
-        "i.i.d. N(0, 1) input token embeddings")
+        "the same but embeddings kept; step0: the weights at initialisation (the source's step0, else the "
+        "architecture's own initializer); control: trained model whose token-embedding output is fresh i.i.d. "
+        "N(0, 1) noise for each token occurrence; random_embedding_table: trained model with one fixed random "
+        "N(0, 1) vector per vocabulary entry")
     sites: tuple[str, ...] = param("embeddings, resid.<layer>, mlp.<layer> (layers count from 0)", min_items=1)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["WORDS", "sentences", "build_tiny_bert", "write_corpus"]
+__all__ = ["WORDS", "sentences", "build_tiny_bert", "build_tiny_gpt_neox", "write_corpus"]
 
 WORDS = ("the a an of to in is was for on with as by at from that this it be are or which and not its "
          "animal plant person place state act thing small large water food make move part body time "
@@ -42,6 +42,31 @@ def build_tiny_bert(folder: Path, layers: int = 2, hidden: int = 16, seed: int =
         BertModel(config).eval().save_pretrained(folder)
     finally:
         torch.random.set_rng_state(state)  # leave the caller's global stream as it was
+    return folder
+
+
+def build_tiny_gpt_neox(folder: Path, layers: int = 2, hidden: int = 16, seed: int = 0) -> Path:
+    """Save a random GPTNeoXModel (the Pythia architecture; ``layers`` layers, width ``hidden``, MLP 3×hidden) and a
+    word-level tokenizer of :data:`WORDS` with an end-of-text token, as a decoder-only stand-in."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import GPTNeoXConfig, GPTNeoXModel, PreTrainedTokenizerFast
+
+    folder.mkdir(parents=True, exist_ok=True)
+    vocab = {token: index for index, token in enumerate(["<|endoftext|>", "<unk>", *WORDS])}
+    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", eos_token="<|endoftext|>",
+                                        bos_token="<|endoftext|>")
+    tokenizer.save_pretrained(folder)
+    state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(seed)
+        config = GPTNeoXConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers,
+                               num_attention_heads=2, intermediate_size=3 * hidden, max_position_embeddings=64,
+                               bos_token_id=0, eos_token_id=0)
+        GPTNeoXModel(config).eval().save_pretrained(folder)
+    finally:
+        torch.random.set_rng_state(state)
     return folder
 
 
