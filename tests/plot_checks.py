@@ -40,6 +40,7 @@ def check_figure(figure: Figure, path: Path, size: tuple[float, float], expected
     image = matplotlib.image.imread(path)  # raises unless the file decodes
     height, width = image.shape[:2]
     # bbox_inches="tight": the saved image is the drawn content's box plus savefig's padding, at SAVE_DPI.
+    figure.set_dpi(SAVE_DPI)  # text extents depend a little on the dpi: measure as savefig draws
     box = figure.get_tightbbox(FigureCanvasAgg(figure).get_renderer())
     pad = 2 * matplotlib.rcParams["savefig.pad_inches"]
     assert width == pytest.approx((box.width + pad) * SAVE_DPI, abs=4)
