@@ -14,7 +14,7 @@ from superposition.claims import (
     write_claims,
 )
 from superposition.markdown import format_value, frame_markdown, markdown_table
-from superposition.plots import empty_panel, grid_heatmap, grid_matrix, new_figure
+from superposition.plots import empty_panel, grid_heatmap, grid_matrix, new_figure, show_figure
 from superposition.scorecard import scorecard_markdown
 from tests.plot_checks import check_figure
 
@@ -96,3 +96,13 @@ def test_empty_panel_keeps_its_text_and_hides_the_axes():
     fig, ax = new_figure((4, 2))
     empty_panel(ax, "nothing ran")
     assert not ax.axison and ax.texts[0].get_text() == "nothing ran"
+
+
+def test_show_figure_saves_then_displays(tmp_path, monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    fig, ax = new_figure((3, 2))
+    show_figure(fig, tmp_path / "figures" / "a.png")
+    assert shown == [fig] and (tmp_path / "figures" / "a.png").stat().st_size > 0

@@ -5,6 +5,8 @@ Every function takes the loaded tables of :mod:`superposition.lm_sae.results` an
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
@@ -24,7 +26,7 @@ __all__ = [
 _LINE_STYLES = {0.5: ":", 1.0: "-", 2.0: "--"}  # by dictionary ratio J/d; other ratios dash-dot
 
 
-def side_by_side_figure(lm: pd.DataFrame, toy: pd.DataFrame, value: str, title: str, **options) -> Figure:
+def side_by_side_figure(lm: pd.DataFrame, toy: pd.DataFrame, value: str, title: str, **options: Any) -> Figure:
     """``value`` over the language-model grid (left) and the toy grid (right); ``options`` go to grid_heatmap."""
     fig, axes = new_figure((12, 4.5), 1, 2)
     grid_heatmap(axes[0], lm, value, f"language model: {title}", ratio_label="dictionary size / d", **options)

@@ -5,7 +5,7 @@ Every function takes the loaded tables of :mod:`superposition.toy_sae.results` a
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -76,7 +76,7 @@ def mmcs_vs_ratio_figure(metrics: pd.DataFrame, target_l1: float = 0.1) -> Figur
     return fig
 
 
-def _grid_figure(metrics: pd.DataFrame, value: str, title: str, **options) -> Figure:
+def _grid_figure(metrics: pd.DataFrame, value: str, title: str, **options: Any) -> Figure:
     fig, ax = new_figure(_GRID_SIZE)
     grid_heatmap(ax, metrics, value, title, **options)
     return fig
