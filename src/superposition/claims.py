@@ -9,21 +9,31 @@ Thresholds live in each experiment's claims module next to the paper text they c
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from superposition.io import atomic_write_json, read_json
+from superposition.markdown import markdown_table
 
-__all__ = ["Claim", "write_claims", "read_claims", "verdict", "CLAIMS_FORMAT", "untestable"]
+__all__ = ["Claim", "write_claims", "read_claims", "verdict", "verdict_symbol", "CLAIMS_FORMAT", "untestable",
+           "claims_table_markdown", "failed_claims", "differences_markdown", "failure_summary_markdown"]
 
 CLAIMS_FORMAT = 1
 _VERDICTS = {True: "pass", False: "FAIL", None: "n/a"}
+_VERDICT_SYMBOLS = {True: "✅ pass", False: "❌ FAIL", None: "— untestable"}
+_TABLE_HEADER = ("claim", "source", "paper", "rule", "ours", "verdict")
 
 
 def verdict(passed: bool | None) -> str:
     """The word for a claim's outcome: pass, FAIL, or n/a (untestable here)."""
     return _VERDICTS[passed]
+
+
+def verdict_symbol(passed: bool | None) -> str:
+    """The verdict as the reports show it: ✅ pass, ❌ FAIL or — untestable."""
+    return _VERDICT_SYMBOLS[passed]
 
 
 @dataclass(frozen=True)
@@ -91,3 +101,42 @@ def read_claims(path: Path | str) -> dict[str, Any]:
     if payload.get("format") != CLAIMS_FORMAT:
         raise ValueError(f"{path}: unknown claims format {payload.get('format')!r}")
     return payload
+
+
+# --- rendering a claims.json payload for the reports -----------------------------------------------------
+
+
+def claims_table_markdown(payload: dict[str, Any]) -> str:
+    """The headline (how many pass) and one table row per claim of a ``claims.json`` payload, as Markdown."""
+    rows = [(f"`{claim['id']}` {claim['statement']}", claim["source"], claim["paper_value"], claim["rule"],
+             claim["measured_summary"], verdict_symbol(claim["passed"])) for claim in payload["claims"]]
+    return (f"**{payload['n_passed']} of {payload['n_claims']} claims pass.**\n\n"
+            + markdown_table(_TABLE_HEADER, rows))
+
+
+def failed_claims(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The claims of a payload that failed (not the untestable ones)."""
+    return [claim for claim in payload["claims"] if claim["passed"] is False]
+
+
+def differences_markdown(payload: dict[str, Any], heading: str,
+                         evidence: Callable[[str], str] = lambda claim_id: "") -> str:
+    """``### heading``, then per failed claim: paper vs ours, ``evidence(id)`` and the note ('' if none failed)."""
+    failed = failed_claims(payload)
+    if not failed:
+        return ""
+    bullets = []
+    for claim in failed:
+        parts = [f"- **{claim['id']}**: paper: {claim['paper_value']}; ours: {claim['measured_summary']}.",
+                 evidence(claim["id"]), claim["note"]]
+        bullets.append(" ".join(part for part in parts if part))
+    return f"### {heading}\n" + "\n".join(bullets)
+
+
+def failure_summary_markdown(payload: dict[str, Any], context: str) -> str:
+    """"Why claims fail here": each failed claim's measured value, then ``context`` ('' if none failed)."""
+    failed = failed_claims(payload)
+    if not failed:
+        return ""
+    return ("**Why claims fail here.** " + " ".join(f"`{c['id']}`: measured {c['measured_summary']}." for c in failed)
+            + " " + context)

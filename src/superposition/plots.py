@@ -1,16 +1,32 @@
-"""Figures over a sweep grid (L1 coefficient × dictionary size), shared by the reports' notebooks."""
+"""Pieces shared by every experiment's figures: new figures, the sweep-grid heatmap, empty panels, saving.
+
+Figures are plain :class:`matplotlib.figure.Figure` objects, not registered with pyplot: a library that draws
+them leaves no global state behind. A notebook shows them with :func:`show_figure` after ``%matplotlib inline``
+(which registers IPython's PNG formatter for figures that pyplot does not manage).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.figure import Figure
 
 from superposition.io import atomic_path
 
-__all__ = ["grid_matrix", "grid_heatmap", "save_figure"]
+__all__ = ["new_figure", "grid_matrix", "grid_heatmap", "empty_panel", "save_figure", "show_figure", "SAVE_DPI"]
+
+SAVE_DPI = 130
+
+
+def new_figure(figsize: tuple[float, float], nrows: int = 1, ncols: int = 1, **subplots: Any) -> tuple[Figure, Any]:
+    """A figure of ``figsize`` inches and its axes (one Axes, or an array as ``Figure.subplots`` gives)."""
+    figure = Figure(figsize=figsize)
+    return figure, figure.subplots(nrows, ncols, **subplots)
 
 
 def grid_matrix(table: pd.DataFrame, value: str) -> tuple[np.ndarray, list[float], list[float]]:
@@ -25,10 +41,10 @@ def _format_number(value: float) -> str:
 
 
 def grid_heatmap(
-    ax: plt.Axes, table: pd.DataFrame, value: str, title: str, *, cmap: str = "viridis",
+    ax: Axes, table: pd.DataFrame, value: str, title: str, *, cmap: str = "viridis",
     vmin: float | None = None, vmax: float | None = None, cap: float | None = None, annotate: bool = True,
     ratio_label: str = "dictionary size / G", fmt: str = "{:.2f}",
-) -> plt.cm.ScalarMappable:
+) -> ScalarMappable:
     """Draw ``value`` over the grid: L1 on x, dictionary ratio on y, both on log-spaced cells (log-log).
 
     ``cap`` clips values from above (the report caps dead-neuron counts at 100); NaN cells stay blank.
@@ -51,11 +67,25 @@ def grid_heatmap(
                     # Dark text on light cells, light text on dark ones (relative luminance).
                     colour = "black" if 0.2126 * red + 0.7152 * green + 0.0722 * blue > 0.5 else "white"
                     ax.text(column, row, fmt.format(cell), ha="center", va="center", fontsize=7, color=colour)
-    plt.colorbar(image, ax=ax)
+    ax.figure.colorbar(image, ax=ax)
     return image
 
 
-def save_figure(figure: plt.Figure, path: Path | str, dpi: int = 130) -> None:
+def empty_panel(ax: Axes, text: str) -> None:
+    """Replace a panel by ``text`` (a tier that did not run what the panel shows)."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+
+
+def save_figure(figure: Figure, path: Path | str, dpi: int = SAVE_DPI) -> None:
     """Save ``figure`` as PNG atomically (creating its folder)."""
     with atomic_path(path) as temporary:
         figure.savefig(temporary, format="png", dpi=dpi, bbox_inches="tight")
+
+
+def show_figure(figure: Figure, path: Path | str) -> None:
+    """Save ``figure`` to ``path`` (see :func:`save_figure`) and display it in the running notebook."""
+    from IPython.display import display  # only notebooks call this: the rest of the library needs no IPython
+
+    save_figure(figure, path)
+    display(figure)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from superposition.claims import read_claims, verdict
 from superposition.io import atomic_write_text
+from superposition.markdown import markdown_table
 
 __all__ = ["scorecard_rows", "scorecard_markdown", "scorecard_html", "write_scorecard"]
 
@@ -33,11 +34,7 @@ def _totals(rows: list[tuple[str, ...]]) -> str:
 def scorecard_markdown(claims_files: list[Path]) -> str:
     """The scorecard as a Markdown table."""
     rows = scorecard_rows(claims_files)
-    escape = lambda text: text.replace("|", "\\|").replace("\n", " ")  # noqa: E731
-    lines = ["# Scorecard", "", _totals(rows), "", "| " + " | ".join(_HEADER) + " |",
-             "|" + "---|" * len(_HEADER)]
-    lines += ["| " + " | ".join(escape(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
+    return "\n".join(["# Scorecard", "", _totals(rows), "", markdown_table(_HEADER, rows)]) + "\n"
 
 
 def scorecard_html(claims_files: list[Path]) -> str:

@@ -1,0 +1,59 @@
+"""What this run's own data say about the `toy_sae` claims that failed: evidence beside each verdict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from superposition.claims import differences_markdown
+from superposition.toy_sae.claims import DEAD_FREE_L1
+from superposition.toy_sae.tables import PAPER_TRAIN
+
+__all__ = ["dead_latents_evidence", "mmcs_with_larger_evidence", "claim_evidence", "toy_sae_differences_markdown"]
+
+
+def dead_latents_evidence(metrics: pd.DataFrame, train_config: dict[str, Any]) -> str:
+    """Where dictionaries no larger than G have dead latents below the report's dead-free L1, and why (lr)."""
+    small = metrics[(metrics.dict_ratio <= 1) & (metrics.l1_coefficient <= DEAD_FREE_L1) & (metrics.dead_latents > 0)]
+    share = ", ".join(f"{int(r.dead_latents)} of {int(r.dict_size)} latents "
+                      f"({100 * r.dead_latents / r.dict_size:.1f} %) at ×{r.dict_ratio:g}, α = {r.l1_coefficient:.3g}"
+                      for r in small.itertuples())
+    text = (f"Dead latents where the report has none: {share or 'none'}, all at α ≥ {small.l1_coefficient.min():.3g}, "
+            "close to where the report's dead-free region ends (α ≈ 0.177 at ×1).")
+    if train_config["lr"] > PAPER_TRAIN["lr"]:
+        text += (f" This run's learning rate is {train_config['lr'] / PAPER_TRAIN['lr']:g}× the paper's; in our "
+                 "trials a larger learning rate left more dead latents (README, 'Results'), so the paper tier is the "
+                 "fair test.")
+    return text
+
+
+def mmcs_with_larger_evidence(metrics: pd.DataFrame, recovery: pd.DataFrame) -> str:
+    """Which features the dictionary at the peak of MMCS-with-larger recovers (frequent half vs rare half)."""
+    peak = metrics.loc[metrics.mmcs_with_larger.idxmax()]
+    rows = recovery[np.isclose(recovery.dict_ratio, peak.dict_ratio)
+                    & np.isclose(recovery.l1_coefficient, peak.l1_coefficient)]
+    half = len(rows) // 2  # the groups run from the most frequent features to the rarest
+    return (f"The peak sits at ×{peak.dict_ratio:g}, α = {peak.l1_coefficient:.3g}. That dictionary recovers the more "
+            f"frequent half of the features (MMCS {rows.mmcs.iloc[:half].mean():.2f}) and misses the rarer half "
+            f"({rows.mmcs.iloc[half:].mean():.2f}); the larger dictionaries learn the same frequent features, so "
+            "the small one matches them almost exactly. The report's argument expects a too-small dictionary to "
+            "learn mixtures of features instead; with this data's strong frequency decay it learns the most "
+            "common features cleanly.")
+
+
+def claim_evidence(claim_id: str, metrics: pd.DataFrame, recovery: pd.DataFrame, train_config: dict[str, Any]) -> str:
+    """The evidence for a failed claim ('' for a claim without a diagnosis)."""
+    if claim_id == "fig4_dead_latents":
+        return dead_latents_evidence(metrics, train_config)
+    if claim_id == "fig10_mmcs_with_larger":
+        return mmcs_with_larger_evidence(metrics, recovery)
+    return ""
+
+
+def toy_sae_differences_markdown(claims: dict[str, Any], metrics: pd.DataFrame, recovery: pd.DataFrame,
+                                 train_config: dict[str, Any]) -> str:
+    """"Where we differ from the report": each failed claim with this run's evidence ('' if none failed)."""
+    return differences_markdown(claims, "Where we differ from the report",
+                                lambda claim_id: claim_evidence(claim_id, metrics, recovery, train_config))
