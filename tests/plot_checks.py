@@ -51,12 +51,10 @@ def check_figure(figure: Figure, path: Path, size: tuple[float, float], expected
 
 
 def declared_figures(repo: Path, experiment: str) -> list[str]:
-    """The figure names the workflow declares as the report's outputs (the ``*_FIGURES`` list of its rules file)."""
-    import ast
-    import re
+    """The figure names the experiment manifest declares as the report's outputs, in order."""
+    from superposition.manifest import MANIFEST_FILE, load_manifest
 
-    text = (repo / "workflow" / "rules" / f"{experiment}.smk").read_text()
-    return ast.literal_eval(re.search(r"^[A-Z_]+_FIGURES = (\[.*?\])", text, re.S | re.M).group(1))
+    return list(load_manifest(repo / MANIFEST_FILE).stage(experiment).figures)
 
 
 def notebook_figures(repo: Path, experiment: str) -> list[str]:

@@ -49,11 +49,12 @@ def write_lm_sae_results(folder: Path) -> tuple[Path, Path]:
     pd.DataFrame(history).to_csv(lm / "history.csv", index=False)
     (lm / "metrics.json").write_text(json.dumps({
         "experiment": "lm_sae",
-        "summary": {"steps": 50, "dead_window": 20, "n_models": 9, "eval_tokens": 2048, "scale": 0.119435},
+        "summary": {"steps": 50, "dead_window": 20, "n_models": 9, "eval_tokens": 2048, "scale": 0.119435,
+                    "target_norm": 1.0},
         "activations": {"model": "tiny", "variant": "trained", "site": "mlp.1", "d": D, "token_count": 12345,
                         "weights_sha256": "0123456789abcdef", "corpus_sha256": "f" * 64},
         "train_config": {"l1_coefficients": list(L1S), "dict_ratios": list(RATIOS), "batch_size": 32, "steps": 50,
-                         "lr": 0.001, "target_norm": 1.0},
+                         "lr": 0.001},
         "points": []}))
     write_claims(lm / "claims.json", "lm_sae", "A paper", [
         Claim("fig11_dead", "Dead latents grow with α.", "Figure 11", "more dead at large α", "rule", {}, "yes", True),

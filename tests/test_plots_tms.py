@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from superposition.tms import plots
-from superposition.tms.claims import write_tms_claims
+from superposition.tms.claims import FRACTION_TOLERANCE, FRACTIONS, write_tms_claims
 from superposition.tms.config import (
     TMSConfig,
     TMSDimensionalityConfig,
@@ -19,6 +19,7 @@ from superposition.tms.config import (
 )
 from superposition.tms.diagnosis import dimensionality_evidence, phase_evidence, tms_differences_markdown
 from superposition.tms.experiments import PARTS, analyze_parts, build_stack, save_models
+from superposition.tms.measures import share_near
 from superposition.tms.model import TrainedToyModels
 from superposition.tms.results import TmsResults, load_tms_results
 from superposition.tms.tables import settings_markdown
@@ -91,7 +92,8 @@ def _fill(text: str, run: TmsResults) -> str:
         return text.format(levels[0 if "S = 0:" in text else 1]["n_represented"])
     if "agreement" in text:
         return text.format(round(100 * run.metrics["phase"]["agreement"]))
-    return text.format(round(100 * run.metrics["dimensionality"]["fraction_near"]))
+    values = [d for level in run.metrics["dimensionality"]["feature_dimensionality"] for d in level]
+    return text.format(round(100 * share_near(values, FRACTIONS, FRACTION_TOLERANCE)))
 
 
 @pytest.mark.parametrize(("name", "draw", "size", "panels", "title"), FIGURES, ids=[f[0] for f in FIGURES])
@@ -126,8 +128,9 @@ def test_settings_table_names_the_deviations(run):
 
 
 def test_dimensionality_evidence_finds_where_d_star_falls_below_three_eighths():
-    dimensionality = {"fraction_near_by_level": [0.9, 0.25], "d_star": [0.5, 0.3, 0.2],
-                      "inverse_density": [1.0, 4.5, 20.0]}
+    # 9 of 10 Dᵢ of the first level and 1 of 4 of the second are on a fraction (1/2, 3/8)
+    dimensionality = {"feature_dimensionality": [[0.5] * 9 + [0.2], [0.375, 0.1, 0.2, 0.3]],
+                      "d_star": [0.5, 0.3, 0.2], "inverse_density": [1.0, 4.5, 20.0]}
     assert dimensionality_evidence(dimensionality) == (
         "Near a listed fraction: 90% at best per level, mostly where D* ≈ 1/2 (digons). Where D* < 3/8 (from "
         "1/(1 − S) ≈ 4.5 on) the represented features pack more densely than any listed polytope, at Dᵢ close to "

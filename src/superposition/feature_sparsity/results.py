@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from superposition.claims import read_claims
+from superposition.feature_sparsity.claims import SEPARATION_ACTIVE
 from superposition.io import read_json
 
 __all__ = ["METRIC_NAMES", "SEPARATION_ACTIVE", "FeatureSparsityResults", "load_feature_sparsity_results",
@@ -19,8 +20,6 @@ __all__ = ["METRIC_NAMES", "SEPARATION_ACTIVE", "FeatureSparsityResults", "load_
 METRIC_NAMES = {"n0": "non-zero entries N₀", "final_loss": "final loss L", "s1": "average coefficient norm S₁",
                 "normalized_loss": "normalized loss L_norm"}
 CONTROL_LABELS = {"gaussian": "Gaussian", "heavy_tailed": "heavy-tailed", "rademacher": "Rademacher"}
-# The sparse linear datasets of Figures 1b and 4 (the paper's a = 5, 10, 20; config `separation_active`).
-SEPARATION_ACTIVE = (5.0, 10.0, 20.0)
 
 
 @dataclass(frozen=True)

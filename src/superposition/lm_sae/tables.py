@@ -22,7 +22,7 @@ def run_summary_markdown(summary: dict[str, Any]) -> str:
         f"d = {activations['d']}, {activations['token_count']:,} tokens cached (weights sha256 "
         f"`{activations['weights_sha256'][:12]}…`). **Grid:** L1 ∈ {train['l1_coefficients']}, J/d ∈ "
         f"{train['dict_ratios']}, {numbers['steps']} Adam steps of batch {train['batch_size']} at lr "
-        f"{train['lr']}; activations scaled by {numbers['scale']:.4g} to mean norm {train['target_norm']}. "
+        f"{train['lr']}; activations scaled by {numbers['scale']:.4g} to mean norm {numbers['target_norm']}. "
         f"Dead latents: no activation in the last T = {numbers['dead_window']} training batches. "
         f"Held-out losses on {numbers['eval_tokens']:,} tokens of the last shard (never trained on).")
 

@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 
 from superposition.claims import differences_markdown
+from superposition.tms.claims import FRACTION_TOLERANCE, FRACTIONS
+from superposition.tms.measures import share_near
 
 __all__ = ["dimensionality_evidence", "phase_evidence", "claim_evidence", "tms_differences_markdown"]
 
@@ -15,7 +17,8 @@ SMALLEST_FRACTION = 3 / 8  # the sparsest uniform polytope the paper lists (squa
 
 def dimensionality_evidence(dimensionality: dict[str, Any]) -> str:
     """How close the per-feature dimensionalities come to the paper's fractions, and where D* drops below them."""
-    by_level = np.array(dimensionality["fraction_near_by_level"])
+    by_level = np.array([share_near(level, FRACTIONS, FRACTION_TOLERANCE)
+                         for level in dimensionality["feature_dimensionality"]])
     d_star = np.array(dimensionality["d_star"])
     inverse_density = np.array(dimensionality["inverse_density"])
     text = f"Near a listed fraction: {by_level.max():.0%} at best per level, mostly where D* ≈ 1/2 (digons)."

@@ -16,6 +16,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Rectangle
 
 from superposition.plots import new_figure
+from superposition.tms.claims import FRACTION_TOLERANCE, FRACTIONS
+from superposition.tms.measures import share_near
 from superposition.tms.model import ToyModelStack, TrainedToyModels
 
 __all__ = [
@@ -126,7 +128,7 @@ def feature_dimensionality_figure(dimensionality: dict[str, Any], seed: int = 0)
     for k in range(len(x)):
         jitter = np.exp(rng.uniform(-0.04, 0.04, d_i.shape[1]))  # spread a level's points so that lines show
         ax.scatter(x[k] * jitter, d_i[k], s=3, color="black", alpha=0.4)
-    for fraction, label in zip(dimensionality["fractions"], FRACTION_LABELS):
+    for fraction, label in zip(FRACTIONS, FRACTION_LABELS):
         ax.axhline(fraction, color="tab:purple", alpha=0.3)
         ax.text(x[-1] * 1.15, fraction, label, va="center", fontsize=8)
     ax.plot(x, dimensionality["d_star"], color="tab:blue", lw=1, label="D*")
@@ -134,8 +136,8 @@ def feature_dimensionality_figure(dimensionality: dict[str, Any], seed: int = 0)
     ax.set_xlabel("1 / (1 − S)")
     ax.set_ylabel("Dᵢ")
     ax.legend(loc="center left")
-    ax.set_title(f"Per-feature dimensionality: {dimensionality['fraction_near']:.0%} within "
-                 f"±{dimensionality['tolerance']} of a line")
+    share = share_near(d_i.ravel().tolist(), FRACTIONS, FRACTION_TOLERANCE)
+    ax.set_title(f"Per-feature dimensionality: {share:.0%} within ±{FRACTION_TOLERANCE} of a line")
     return fig
 
 
