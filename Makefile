@@ -31,7 +31,7 @@ WORDNET_DEB := data/external/wordnet-base_3.0-37_all.deb
 WORDNET_SHA256 := 61060d960f9ada8fa120872312eccd3ecebfbab8c4579e4f5a74e1cf67620752
 WORDNET_URL := https://deb.debian.org/debian/pool/main/w/wordnet/wordnet-base_3.0-37_all.deb
 
-.PHONY: help setup models-mpnet reproduce test test-unit test-faults smoke verify lock schema dvc-yaml benchmark \
+.PHONY: help setup models-mpnet reproduce test test-unit test-faults smoke verify lock schema dvc-yaml docs benchmark \
 	clean-results
 
 help:
@@ -45,6 +45,7 @@ help:
 	@echo "make lock        recompile envs/*.lock from envs/*.in"
 	@echo "make schema      regenerate workflow/schemas/config.schema.yaml from the config dataclasses"
 	@echo "make dvc-yaml    regenerate dvc.yaml from the experiment manifest (workflow/experiments.yaml)"
+	@echo "make docs        regenerate the generated parts of README.md and docs/ (from the manifest and results/)"
 	@echo "make benchmark   run the benchmarks (benchmarks/): SAE sweep trainer, toy models of superposition, activation extraction, greedy sparse coder"
 
 .tools/uv/bin/uv:
@@ -124,6 +125,10 @@ schema: setup
 
 dvc-yaml: setup
 	$(VENV_PY) -m superposition.manifest dvc-yaml > dvc.yaml.tmp && mv dvc.yaml.tmp dvc.yaml
+
+# The generated parts of README.md and docs/experiments/*.md: the experiment table, figure lists, results tables.
+docs: setup
+	$(VENV_PY) -m superposition.docs
 
 benchmark: setup
 	$(VENV_PY) benchmarks/bench_sweep.py

@@ -94,3 +94,23 @@ def test_adapters_read_only_what_snakemake_tracks(script):
     assert used <= ADAPTER_ALLOWED, f"{script.name} reads snakemake.{sorted(used - ADAPTER_ALLOWED)}"
     assert "load_workflow_config" not in text
     assert len(text.splitlines()) <= 40, f"{script.name}: an adapter unpacks, calls one function and writes"
+
+
+def test_generated_docs_blocks_are_in_step_with_the_manifest(manifest):
+    from superposition.docs import experiments_table, figures_block, read_block
+
+    assert read_block((REPO / "README.md").read_text(), "experiments") == experiments_table(manifest), "make docs"
+    for experiment in manifest.experiments:
+        page = (REPO / f"docs/experiments/{experiment.name}.md").read_text()
+        assert read_block(page, "figures") == figures_block(experiment), f"make docs ({experiment.name})"
+        assert read_block(page, "results") is not None
+
+
+def test_docs_blocks_are_replaced_between_their_markers(tmp_path):
+    from superposition.docs import read_block, replace_block
+
+    text = "a\n<!-- BEGIN GENERATED x -->\nold\n<!-- END GENERATED x -->\nb\n"
+    assert replace_block(text, "x", "new\nlines") == "a\n<!-- BEGIN GENERATED x -->\nnew\nlines\n<!-- END GENERATED x -->\nb\n"
+    assert read_block(text, "x") == "old" and read_block(text, "y") is None
+    with pytest.raises(ValueError, match="no generated block 'y'"):
+        replace_block(text, "y", "z")
