@@ -12,7 +12,11 @@ import pytest
 
 from superposition.claims import Claim, write_claims
 from superposition.toy_sae import plots
-from superposition.toy_sae.diagnosis import dead_latents_evidence, toy_sae_differences_markdown
+from superposition.toy_sae.diagnosis import (
+    dead_latents_evidence,
+    mmcs_with_larger_evidence,
+    toy_sae_differences_markdown,
+)
 from superposition.toy_sae.evaluate import METRIC_COLUMNS
 from superposition.toy_sae.results import ToySaeResults, load_toy_sae_results
 from superposition.toy_sae.tables import settings_markdown
@@ -134,6 +138,12 @@ def test_dead_latent_evidence_lists_the_dead_latents_and_the_learning_rate(run):
         "where the report's dead-free region ends (α ≈ 0.177 at ×1). This run's learning rate is 3× the paper's; in "
         "our trials a larger learning rate left more dead latents (README, 'Results'), so the paper tier is the fair "
         "test.")
+
+
+def test_mmcs_with_larger_evidence_compares_frequent_and_rare_halves_at_the_peak(run):
+    assert mmcs_with_larger_evidence(run.metrics, run.recovery).startswith(
+        "The peak sits at ×1, α = 0.01. That dictionary recovers the more frequent half of the features (MMCS 0.85) "
+        "and misses the rarer half (0.45); the larger dictionaries")
 
 
 def test_differences_list_failed_claims_with_evidence_and_note(run):
