@@ -12,7 +12,7 @@ import pytest
 
 from superposition.claims import Claim, write_claims
 from superposition.toy_sae import plots
-from superposition.toy_sae.diagnosis import dead_latents_evidence, diagnose
+from superposition.toy_sae.diagnosis import dead_latents_evidence, diagnose, mmcs_with_larger_evidence
 from superposition.toy_sae.evaluate import METRIC_COLUMNS
 from superposition.toy_sae.results import ToySaeResults, load_toy_sae_results
 from superposition.toy_sae.tables import settings_markdown
@@ -145,3 +145,9 @@ def test_failures_are_diagnosed_from_the_runs_own_data(run):
         diagnosed.evidence
     at_paper = diagnose(claim, run.metrics, run.recovery, {**run.train_config, "steps": 20000, "lr": 0.001})
     assert at_paper.diagnosis == "open"
+
+
+def test_mmcs_with_larger_evidence_compares_frequent_and_rare_halves_at_the_peak(run):
+    assert mmcs_with_larger_evidence(run.metrics, run.recovery).startswith(
+        "The peak sits at ×1, α = 0.01. That dictionary recovers the more frequent half of the features (MMCS 0.85) "
+        "and misses the rarer half (0.45); the larger dictionaries")

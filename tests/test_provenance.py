@@ -38,3 +38,17 @@ def test_fingerprint_changes_when_a_dependency_changes(monkeypatch):
     monkeypatch.setattr(provenance, "_module_path",
                         lambda name: Edited(original(name)) if name == "superposition.sae" else original(name))
     assert code_fingerprint("superposition.toy_sae.train") != before
+
+
+def test_a_notebook_fingerprint_covers_the_library_modules_it_imports(tmp_path):
+    import json
+
+    from superposition.provenance import code_fingerprint, notebook_fingerprint, notebook_modules
+
+    cell = {"cell_type": "code", "source": ["from superposition.claims import claims_table_markdown\n",
+                                            "from superposition.tms import plots\n", "import numpy as np\n"]}
+    notebook = tmp_path / "report.ipynb"
+    notebook.write_text(json.dumps({"cells": [cell, {"cell_type": "markdown", "source": ["from superposition.io"]}]}))
+    assert notebook_modules(notebook) == ("superposition.claims", "superposition.tms", "superposition.tms.plots")
+    assert notebook_fingerprint(notebook) == code_fingerprint("superposition.claims", "superposition.tms",
+                                                              "superposition.tms.plots")

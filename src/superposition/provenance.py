@@ -11,10 +11,12 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
+import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["code_fingerprint", "module_dependencies"]
+__all__ = ["code_fingerprint", "module_dependencies", "notebook_modules", "notebook_fingerprint"]
 
 _PACKAGE = "superposition"
 
@@ -81,3 +83,25 @@ def code_fingerprint(*modules: str) -> str:
         digest.update(name.encode())
         digest.update(_module_path(name).read_bytes())
     return digest.hexdigest()[:16]
+
+
+_NOTEBOOK_IMPORT = re.compile(r"^\s*(?:from\s+(superposition(?:\.\w+)*)\s+import\s+([\w ,]+)|import\s+(superposition(?:\.\w+)*))",
+                              re.MULTILINE)
+
+
+def notebook_modules(notebook: Path | str) -> tuple[str, ...]:
+    """The ``superposition`` modules a notebook's code cells import (``from superposition.x import y`` counts
+    ``superposition.x`` and, if it is a module, ``superposition.x.y``), sorted."""
+    cells = json.loads(Path(notebook).read_text(encoding="utf-8"))["cells"]
+    code = "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "code")
+    found: set[str] = set()
+    for package, names, module in _NOTEBOOK_IMPORT.findall(code):
+        candidates = [module] if module else [package, *(f"{package}.{n.strip()}" for n in names.split(","))]
+        found.update(name for name in candidates if name and _is_library_module(name))
+    return tuple(sorted(found))
+
+
+def notebook_fingerprint(notebook: Path | str, *modules: str) -> str:
+    """:func:`code_fingerprint` of every library module a report notebook imports (and ``modules``): editing a
+    plotting or table function reruns the reports that call it."""
+    return code_fingerprint(*notebook_modules(notebook), *modules)

@@ -7,7 +7,7 @@ from snakemake.exceptions import WorkflowError
 
 from superposition.config import ConfigError
 from superposition.manifest import MANIFEST_FILE, load_manifest
-from superposition.provenance import code_fingerprint
+from superposition.provenance import code_fingerprint, notebook_fingerprint
 from superposition.recovery import recover_interrupted_run
 from superposition.workflow_config import load_workflow_config
 
@@ -80,6 +80,12 @@ def report_outputs(experiment):
     figures = [report(entry.figure_path(name), category=experiment, subcategory="figures",
                       labels={"figure": name, "caption": caption}) for name, caption in entry.figures.items()]
     return {"notebook": f"{entry.results_dir}/{experiment}.ipynb", "html": html, "figures": figures}
+
+
+def report_code(experiment):
+    """The code fingerprint of an experiment's report: every library module its notebook imports, and the
+    renderer. Editing a plotting or table function reruns exactly the reports that call it."""
+    return notebook_fingerprint(f"{workflow.basedir}/notebooks/{experiment}.ipynb", "superposition.reporting")
 
 
 wildcard_constraints:

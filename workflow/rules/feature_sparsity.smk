@@ -142,7 +142,7 @@ rule feature_sparsity_report:
         **report_outputs("feature_sparsity"),
     params:
         parameters={"results_dir": FS_DIR},
-        code=code_fingerprint("superposition.plots", "superposition.reporting"),
+        code=report_code("feature_sparsity"),
     log:
         "logs/feature_sparsity/report.log",
     script:

@@ -84,7 +84,7 @@ rule lm_sae_report:
         **report_outputs("lm_sae"),
     params:
         parameters={"results_dir": "results/lm_sae", "toy_results_dir": "results/toy_sae"},
-        code=code_fingerprint("superposition.plots", "superposition.reporting"),
+        code=report_code("lm_sae"),
     log:
         "logs/lm_sae/report.log",
     script:

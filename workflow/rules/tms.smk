@@ -66,7 +66,7 @@ rule tms_report:
         **report_outputs("tms"),
     params:
         parameters={"results_dir": "results/tms"},
-        code=code_fingerprint("superposition.plots", "superposition.reporting", "superposition.tms.experiments"),
+        code=report_code("tms"),
     log:
         "logs/tms/report.log",
     script:

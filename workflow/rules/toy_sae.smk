@@ -76,7 +76,7 @@ rule toy_sae_report:
         **report_outputs("toy_sae"),
     params:
         parameters={"results_dir": "results/toy_sae"},
-        code=code_fingerprint("superposition.plots", "superposition.reporting"),
+        code=report_code("toy_sae"),
     log:
         "logs/toy_sae/report.log",
     script:
