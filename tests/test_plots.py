@@ -71,8 +71,8 @@ def test_scorecard_counts_outcomes_per_experiment_and_overall(tmp_path):
         Claim("c", "s", "src", "p", "r", None, "m", False, secondary=True).diagnosed("open", "not run"),
     ])
     text = scorecard_markdown([tmp_path / "claims.json", other])
-    assert text.startswith("# Scorecard\n\n1 of 4 claims pass; failed by non-replication 1, at the default scale 1, "
-                           "open 0; untestable 1.\n\n")
+    assert text.startswith("# Scorecard\n\n1 of 4 claims pass; failed by non-replication 1, at the scale of this "
+                           "tier 1, open 0; untestable 1.\n\n")
     assert ("| demo | 1 | 0 | 1 | 0 | 0 |\n| second | 0 | 1 | 0 | 0 | 1 |\n| **all** | 1 | 1 | 1 | 0 | 1 |"
             in text)
     assert "Secondary claims" in text and "| second | 0 | 0 | 0 | 1 | 0 |" in text

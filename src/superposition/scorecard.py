@@ -18,7 +18,7 @@ __all__ = ["OUTCOMES", "scorecard_rows", "outcome_counts", "scorecard_markdown",
 
 _HEADER = ("experiment", "claim", "source", "paper", "ours", "verdict")
 OUTCOMES = ("passed", "non_replication", "scale_limited", "open", "untestable")
-_OUTCOME_HEADER = ("passed", "failed: non-replication", "failed: default scale", "open", "untestable")
+_OUTCOME_HEADER = ("passed", "failed: non-replication", "failed: scale of this tier", "open", "untestable")
 _COLOURS = {"passed": "#d8f0d8", "non_replication": "#f6d5d5", "scale_limited": "#fbe8cc", "open": "#f0e0f6",
             "untestable": "#eeeeee"}
 
@@ -56,7 +56,7 @@ def _totals_table(counts: dict[str, dict[str, int]]) -> str:
 def _headline(counts: dict[str, dict[str, int]]) -> str:
     total = counts.get("all", dict.fromkeys(OUTCOMES, 0))
     return (f"{total['passed']} of {sum(total.values())} claims pass; failed by non-replication "
-            f"{total['non_replication']}, at the default scale {total['scale_limited']}, open {total['open']}; "
+            f"{total['non_replication']}, at the scale of this tier {total['scale_limited']}, open {total['open']}; "
             f"untestable {total['untestable']}.")
 
 
