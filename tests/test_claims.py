@@ -10,7 +10,7 @@ import yaml
 
 from superposition.claims import Claim, read_claims, write_claims
 from superposition.scorecard import scorecard_markdown, scorecard_rows
-from superposition.toy_sae.claims import toy_sae_claims
+from superposition.toy_sae import claims as toy_claims
 
 L1S = [0.01, 0.0316, 0.1, 0.178, 0.316, 1.0]
 RATIOS = [0.5, 1.0, 2.0, 4.0]
@@ -32,6 +32,16 @@ def paper_like_table() -> pd.DataFrame:
 
 def by_id(claims: list[Claim]) -> dict[str, Claim]:
     return {claim.id: claim for claim in claims}
+
+
+# The recovery-by-frequency table and the training settings a failure's diagnosis reads.
+RECOVERY = pd.DataFrame([{"dict_ratio": r, "l1_coefficient": a, "frequency_group": g, "mmcs": 0.9 - 0.1 * g}
+                         for r, a, g in itertools.product(RATIOS, L1S, range(8))])
+TRAIN = {"steps": 4500, "lr": 0.003, "batch_size": 256}
+
+
+def toy_sae_claims(table: pd.DataFrame) -> list[Claim]:
+    return toy_claims.toy_sae_claims(table, RECOVERY, TRAIN)
 
 
 def test_every_claim_passes_on_a_paper_like_table():
@@ -72,7 +82,9 @@ def test_decreasing_best_l1_fails_fig3():
 def test_mmcs_with_larger_peaking_elsewhere_fails_fig10():
     table = paper_like_table()
     table.loc[table.dict_ratio == 2.0, "mmcs_with_larger"] = 0.95
-    assert by_id(toy_sae_claims(table))["fig10_mmcs_with_larger"].passed is False
+    claim = by_id(toy_sae_claims(table))["fig10_mmcs_with_larger"]
+    assert claim.passed is False and claim.diagnosis == "non_replication"
+    assert claim.evidence.startswith("Recovery-by-frequency figure: The peak sits at ×2")
 
 
 def test_small_dictionary_as_good_as_ratio_one_fails_fig2():
@@ -95,12 +107,12 @@ def test_claims_json_matches_its_schema_and_scorecard(tmp_path, repo):
     jsonschema.validate(payload, yaml.safe_load((repo / "workflow/schemas/claims.schema.yaml").read_text()))
     assert payload["n_claims"] == 6 == payload["n_passed"]
     rows = scorecard_rows([path])
-    assert len(rows) == 6 and {row[-1] for row in rows} == {"pass"}
+    assert len(rows) == 6 and {row[-1] for row in rows} == {"✅ pass"}
     assert "6 of 6 claims pass" in scorecard_markdown([path])
 
 
 def test_nan_measurements_become_null_and_ids_must_be_unique(tmp_path):
-    claim = Claim("a", "s", "src", "p", "r", {"x": float("nan")}, "nan", False)
+    claim = Claim("a", "s", "src", "p", "r", {"x": float("nan")}, "nan", False).diagnosed("open", "not examined")
     write_claims(tmp_path / "c.json", "toy_sae", "P", [claim])
     assert read_claims(tmp_path / "c.json")["claims"][0]["measured"] == {"x": None}
     with pytest.raises(ValueError, match="repeat"):

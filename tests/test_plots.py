@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from superposition.claims import (
     Claim,
     claims_table_markdown,
-    differences_markdown,
-    failure_summary_markdown,
+    diagnoses_markdown,
     read_claims,
     write_claims,
 )
@@ -24,7 +24,7 @@ def two_claims(tmp_path) -> dict:
     write_claims(tmp_path / "claims.json", "demo", "A paper", [
         Claim("fig1_zone", "A zone exists.", "Figure 1", "0.03–0.3", "MMCS ≥ 0.9", {"best": 0.97}, "best 0.97", True),
         Claim("fig2_track", "S₁ tracks a/2.", "Figure 2", "S₁ ≈ a/2", "|S₁ − a/2| ≤ 30 %", None, "off by 50 %", False,
-              note="smaller problem"),
+              note="smaller problem").diagnosed("scale_limited", "This tier codes d = 64."),
     ])
     return read_claims(tmp_path / "claims.json")
 
@@ -35,7 +35,8 @@ def test_claims_table_of_two_claims(tmp_path):
         "| claim | source | paper | rule | ours | verdict |\n"
         "|---|---|---|---|---|---|\n"
         "| `fig1_zone` A zone exists. | Figure 1 | 0.03–0.3 | MMCS ≥ 0.9 | best 0.97 | ✅ pass |\n"
-        "| `fig2_track` S₁ tracks a/2. | Figure 2 | S₁ ≈ a/2 | \\|S₁ − a/2\\| ≤ 30 % | off by 50 % | ❌ FAIL |")
+        "| `fig2_track` S₁ tracks a/2. | Figure 2 | S₁ ≈ a/2 | \\|S₁ − a/2\\| ≤ 30 % | off by 50 % | ❌ FAIL (limited by "
+        "this tier's scale) |")
 
 
 def test_untestable_claims_show_a_dash(tmp_path):
@@ -44,24 +45,39 @@ def test_untestable_claims_show_a_dash(tmp_path):
     assert table.endswith("| `a` s | src | p | r | — | — untestable |")
 
 
-def test_differences_and_failure_summary_name_only_failed_claims(tmp_path):
+def test_diagnoses_name_only_failed_claims_with_their_evidence(tmp_path):
     payload = two_claims(tmp_path)
-    assert differences_markdown(payload, "Where we differ", lambda claim_id: f"evidence for {claim_id}.") == (
-        "### Where we differ\n- **fig2_track**: paper: S₁ ≈ a/2; ours: off by 50 %. evidence for fig2_track. "
-        "smaller problem")
-    assert failure_summary_markdown(payload, "Small runs.") == (
-        "**Why claims fail here.** `fig2_track`: measured off by 50 %. Small runs.")
-    passing = {**payload, "claims": payload["claims"][:1]}
-    assert differences_markdown(passing, "x") == "" == failure_summary_markdown(passing, "y")
+    assert diagnoses_markdown(payload, "Where we differ") == (
+        "### Where we differ\n- **fig2_track** (limited by this tier's scale): paper: S₁ ≈ a/2; ours: off by 50 %. "
+        "This tier codes d = 64.")
+    assert diagnoses_markdown({**payload, "claims": payload["claims"][:1]}) == ""
 
 
-def test_scorecard_rows_are_escaped_like_the_claims_table(tmp_path):
+def test_a_failure_without_diagnosis_and_evidence_is_refused(tmp_path):
+    failing = Claim("x", "s", "src", "p", "r", None, "m", False)
+    with pytest.raises(ValueError, match="need a diagnosis.*\\['x'\\]"):
+        write_claims(tmp_path / "c.json", "demo", "P", [failing])
+    with pytest.raises(ValueError, match="unknown diagnosis"):
+        failing.diagnosed("bad luck", "text")
+    assert Claim("y", "s", "src", "p", "r", None, "m", True).diagnosed("open", "t").diagnosis is None
+
+
+def test_scorecard_counts_outcomes_per_experiment_and_overall(tmp_path):
     two_claims(tmp_path)
-    assert scorecard_markdown([tmp_path / "claims.json"]) == (
-        "# Scorecard\n\n1 of 2 claims pass, 1 fail, 0 untestable.\n\n"
-        "| experiment | claim | source | paper | ours | verdict |\n|---|---|---|---|---|---|\n"
-        "| demo | fig1_zone | Figure 1 | 0.03–0.3 | best 0.97 | pass |\n"
-        "| demo | fig2_track | Figure 2 | S₁ ≈ a/2 | off by 50 % | FAIL |\n")
+    other = tmp_path / "other.json"
+    write_claims(other, "second", "Q", [
+        Claim("a", "s", "src", "p", "r", None, "m", False).diagnosed("non_replication", "figure 3"),
+        Claim("b", "s", "src", "p", "r", None, "m", None),
+        Claim("c", "s", "src", "p", "r", None, "m", False, secondary=True).diagnosed("open", "not run"),
+    ])
+    text = scorecard_markdown([tmp_path / "claims.json", other])
+    assert text.startswith("# Scorecard\n\n1 of 4 claims pass; failed by non-replication 1, at the scale of this "
+                           "tier 1, open 0; untestable 1.\n\n")
+    assert ("| demo | 1 | 0 | 1 | 0 | 0 |\n| second | 0 | 1 | 0 | 0 | 1 |\n| **all** | 1 | 1 | 1 | 0 | 1 |"
+            in text)
+    assert "Secondary claims" in text and "| second | 0 | 0 | 0 | 1 | 0 |" in text
+    assert "| demo | fig2_track | Figure 2 | S₁ ≈ a/2 | off by 50 % | ❌ FAIL (limited by this tier's scale) |" in text
+    assert read_claims(other)["n_claims"] == 2  # the secondary claim is not one of the paper's
 
 
 def test_markdown_tables_escape_cells_and_format_numbers():

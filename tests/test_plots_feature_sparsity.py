@@ -67,12 +67,21 @@ def write_feature_sparsity_results(folder: Path) -> Path:
         (folder / "embeddings" / f"{model}.json").write_text(json.dumps(embedding_payload(model, d)))
     (folder / "layers" / "tiny.json").write_text(json.dumps(layer_payload("tiny", 16)))
     (folder / "features.json").write_text(json.dumps(FEATURES))
+    (folder / "appendix").mkdir()
+    (folder / "appendix" / "separation_check.json").write_text(json.dumps(SEPARATION_CHECK))
     write_claims(folder / "claims.json", "feature_sparsity", "A paper", [
         Claim("fig1a_tracks", "S₁ tracks a/2.", "Figure 1a", "S₁ ≈ a/2", "|S₁ − a/2| ≤ 30 %", {}, "off", False,
-              note="smaller d"),
+              note="smaller d").diagnosed("scale_limited", "This tier runs d = 16."),
         Claim("fig3_u_shape", "U-shaped.", "Figure 3", "U", "rule", None, "—", None, note="untestable here: 1 model"),
     ])
     return folder
+
+
+SEPARATION_CHECK = {"setting": "main", "active": 20.0, "runs": [
+    {"variant": "random_unit_init", "dataset": "sparse_a20", "n_samples": 512, "s1": 9.5, "normalized_loss": 10.0},
+    {"variant": "random_unit_init", "dataset": "heavy_tailed", "n_samples": 512, "s1": 9.1, "normalized_loss": 9.6},
+    {"variant": "large_heavy_tailed", "dataset": "heavy_tailed", "n_samples": 1024, "s1": 9.2,
+     "normalized_loss": 9.9}]}
 
 
 @pytest.fixture(scope="module")
@@ -189,8 +198,10 @@ def test_feature_tables_escape_tokens(run):
         "| token | closest embeddings |\n|---|---|\n| `season` | `seasons, a\\|b` |\n| `the` | — |")
 
 
-def test_notes_and_failures(run):
-    assert tables.claim_notes_markdown(run.claims) == (
-        "**Notes.** `fig1a_tracks`: smaller d. `fig3_u_shape`: untestable here: 1 model.")
-    assert tables.why_claims_fail_markdown(run.claims).startswith(
-        "**Why claims fail here.** `fig1a_tracks`: measured off. The configuration run here")
+def test_separation_check_table(run):
+    assert tables.separation_check_markdown(run.separation_check) == (
+        "| variant | dataset | samples | S₁ | L_norm |\n|---|---|---|---|---|\n"
+        "| Φ from random unit vectors | sparse a20 | 512 | 9.5 | 10 |\n"
+        "| Φ from random unit vectors | heavy tailed | 512 | 9.1 | 9.6 |\n"
+        "| main run's initialisation, more samples | heavy tailed | 1,024 | 9.2 | 9.9 |")
+    assert tables.separation_check_markdown({"runs": []}) == ""

@@ -13,7 +13,7 @@ import pytest
 from superposition.claims import Claim, write_claims
 from superposition.lm_sae import plots
 from superposition.lm_sae.results import LmSaeResults, load_lm_sae_results
-from superposition.lm_sae.tables import run_summary_markdown, why_claims_fail_markdown
+from superposition.lm_sae.tables import dead_by_window_markdown, run_summary_markdown
 from tests.plot_checks import check_figure, declared_figures, notebook_figures
 
 L1S, RATIOS, D = (0.001, 0.01, 0.1), (0.5, 1.0, 2.0), 8
@@ -50,7 +50,7 @@ def write_lm_sae_results(folder: Path) -> tuple[Path, Path]:
     (lm / "metrics.json").write_text(json.dumps({
         "experiment": "lm_sae",
         "summary": {"steps": 50, "dead_window": 20, "n_models": 9, "eval_tokens": 2048, "scale": 0.119435,
-                    "target_norm": 1.0},
+                    "target_norm": 1.0, "dead_by_window": {"6": 30, "12": 12, "20": 7, "25": 5, "50": 2}},
         "activations": {"model": "tiny", "variant": "trained", "site": "mlp.1", "d": D, "token_count": 12345,
                         "weights_sha256": "0123456789abcdef", "corpus_sha256": "f" * 64},
         "train_config": {"l1_coefficients": list(L1S), "dict_ratios": list(RATIOS), "batch_size": 32, "steps": 50,
@@ -58,7 +58,8 @@ def write_lm_sae_results(folder: Path) -> tuple[Path, Path]:
         "points": []}))
     write_claims(lm / "claims.json", "lm_sae", "A paper", [
         Claim("fig11_dead", "Dead latents grow with α.", "Figure 11", "more dead at large α", "rule", {}, "yes", True),
-        Claim("fig13_peak", "MMCS peaks.", "Figure 13", "peak at the right size", "rule", {}, "peak at ×0.5", False),
+        Claim("fig13_peak", "MMCS peaks.", "Figure 13", "peak at the right size", "rule", {}, "peak at ×0.5",
+              False).diagnosed("scale_limited", "This tier trains 50 training steps (report: 20,000)."),
     ])
     return lm, toy
 
@@ -116,5 +117,6 @@ def test_run_summary_and_failures(run):
         "`0123456789ab…`). **Grid:** L1 ∈ [0.001, 0.01, 0.1], J/d ∈ [0.5, 1.0, 2.0], 50 Adam steps of batch 32 at "
         "lr 0.001; activations scaled by 0.1194 to mean norm 1.0. Dead latents: no activation in the last T = 20 "
         "training batches. Held-out losses on 2,048 tokens of the last shard (never trained on).")
-    assert why_claims_fail_markdown(run.claims).startswith(
-        "**Why claims fail here.** `fig13_peak`: measured peak at ×0.5. The default tier trains far smaller")
+    assert dead_by_window_markdown(run.summary) == (
+        "| window T (batches) | dead latents over the grid |\n|---|---|\n| 6 | 30 |\n| 12 | 12 |\n| 20 | 7 |\n"
+        "| 25 | 5 |\n| 50 | 2 |")

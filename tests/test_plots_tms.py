@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from superposition.tms import plots
-from superposition.tms.claims import FRACTION_TOLERANCE, FRACTIONS, write_tms_claims
+from superposition.tms.claims import write_tms_claims
 from superposition.tms.config import (
     TMSConfig,
     TMSDimensionalityConfig,
@@ -17,9 +17,10 @@ from superposition.tms.config import (
     TMSSparsityConfig,
     TMSTrainConfig,
 )
-from superposition.tms.diagnosis import dimensionality_evidence, phase_evidence, tms_differences_markdown
+from superposition.claims import diagnoses_markdown
+from superposition.tms.diagnosis import dimensionality_evidence, phase_evidence
 from superposition.tms.experiments import PARTS, analyze_parts, build_stack, save_models
-from superposition.tms.measures import share_near
+from superposition.tms.measures import FRACTION_TOLERANCE, FRACTIONS, share_near
 from superposition.tms.model import TrainedToyModels
 from superposition.tms.results import TmsResults, load_tms_results
 from superposition.tms.tables import settings_markdown
@@ -132,17 +133,20 @@ def test_dimensionality_evidence_finds_where_d_star_falls_below_three_eighths():
     dimensionality = {"feature_dimensionality": [[0.5] * 9 + [0.2], [0.375, 0.1, 0.2, 0.3]],
                       "d_star": [0.5, 0.3, 0.2], "inverse_density": [1.0, 4.5, 20.0]}
     assert dimensionality_evidence(dimensionality) == (
-        "Near a listed fraction: 90% at best per level, mostly where D* ≈ 1/2 (digons). Where D* < 3/8 (from "
-        "1/(1 − S) ≈ 4.5 on) the represented features pack more densely than any listed polytope, at Dᵢ close to "
-        "D* itself, and the unrepresented ones sit near 0; both count as off the lines.")
+        "Per-feature dimensionality figure: near a listed fraction 90% at best per level, mostly where D* ≈ 1/2 "
+        "(digons). Where D* < 3/8 (from 1/(1 − S) ≈ 4.5 on) the represented features pack more densely than any "
+        "listed polytope, at Dᵢ close to D* itself.")
     # No level below 3/8: no claim about where it starts.
     assert dimensionality_evidence({**dimensionality, "d_star": [0.5, 0.5, 0.4]}).endswith("(digons).")
 
 
-def test_phase_evidence_and_differences(run):
+def test_phase_evidence_and_diagnoses(run):
     phase = {"empirical_counts": {"superposition": 2}, "theoretical_counts": {"superposition": 3}}
-    assert phase_evidence(phase) == "Cells by phase: ours {'superposition': 2}, theory {'superposition': 3}."
-    text = tms_differences_markdown(run.claims, run.metrics)
-    failed = [c["id"] for c in run.claims["claims"] if c["passed"] is False]
+    assert phase_evidence(phase) == ("Phase-diagram figure, cells by phase: ours {'superposition': 2}, theory "
+                                     "{'superposition': 3}.")
+    text = diagnoses_markdown(run.claims)
+    failed = [c for c in run.claims["claims"] if c["passed"] is False]
     assert (text == "") == (not failed)
-    assert all(f"- **{claim_id}**: paper: " in text for claim_id in failed)
+    # This fixture trains 30 steps: every failure is limited by the scale, and says so.
+    assert all(f"- **{c['id']}** (limited by this tier's scale): paper: " in text for c in failed)
+    assert all(c["diagnosis"] == "scale_limited" and "30 steps" in c["evidence"] for c in failed)

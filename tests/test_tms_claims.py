@@ -24,7 +24,10 @@ def paper_like_metrics() -> dict:
                   "theoretical_counts": {"not represented": 9, "dedicated dimension": 9, "superposition": 20}},
         # 3 of 10 D_i per level on a fraction (0.5, 0.39 and 0.75 are within ± 0.02 of one): 30 %.
         "dimensionality": {"d_star": [1.0, 0.8, 0.52, 0.51, 0.5, 0.45, 0.3],
+                           "inverse_density": [1.0, 1.5, 2.2, 3.3, 5.0, 7.4, 11.0],
                            "feature_dimensionality": [[0.5, 0.39, 0.75] + [0.1] * 7] * 4},
+        "config": {"train": {"batch_size": 1024}, **{part: {"steps": 10_000} for part in
+                                                      ("intro", "sparsity_sweep", "phase", "dimensionality")}},
     }
 
 
@@ -62,3 +65,25 @@ def test_missing_levels_are_untestable():
     del metrics["intro"]["models"]["relu/S=0.9"]
     claims = {claim.id: claim for claim in tms_claims(metrics)}
     assert claims["intro_pentagon"].passed is None and "S = 0.9" in claims["intro_pentagon"].note
+
+
+def test_fractions_are_counted_over_represented_features_at_sparse_levels():
+    metrics = paper_like_metrics()
+    # Level 0 is dense (D* = 1): its features, all at 1, do not count; unrepresented features (D_i < 0.1) do not
+    # count either. Of the rest, 2 of 8 are on a fraction: 25 %.
+    metrics["dimensionality"].update(d_star=[1.0, 0.5], feature_dimensionality=[[1.0] * 10, [0.5, 0.4] + [0.2] * 6
+                                                                               + [0.0] * 10])
+    claim = next(c for c in tms_claims(metrics) if c.id == "dimensionality_fractions")
+    assert claim.measured["pool_size"] == 8 and claim.measured["fraction_near"] == 0.25 and claim.passed
+    assert claim.measured["fraction_near_all_d_i"] == 12 / 28  # the earlier rule's statistic, recorded beside it
+
+
+def test_failures_are_diagnosed_by_the_training_length():
+    metrics = paper_like_metrics()
+    metrics["phase"]["agreement"] = 0.5
+    at_paper_scale = next(c for c in tms_claims(metrics) if c.id == "phase_change")
+    assert at_paper_scale.diagnosis == "open" and "cells by phase" in at_paper_scale.evidence
+    metrics["config"]["phase"]["steps"] = 4000
+    short = next(c for c in tms_claims(metrics) if c.id == "phase_change")
+    assert short.diagnosis == "scale_limited" and "4000 steps" in short.evidence
+    assert all(c.diagnosis is None for c in tms_claims(paper_like_metrics()))

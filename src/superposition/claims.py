@@ -4,23 +4,33 @@ A claim pairs the paper's statement (with its source) and the fixed rule we test
 look at results, with our measured value and the verdict. ``passed`` is ``None`` only when the configured
 grid cannot test the rule (say, a smoke run without the L1 value the rule names); the note says why.
 Thresholds live in each experiment's claims module next to the paper text they come from, never in config.
+
+Every failing claim carries a diagnosis, so that a reader can tell a non-replication from a limit of the run:
+
+- ``non_replication``: we followed the paper's method and the result differs;
+- ``scale_limited``: a stated, measured reason that this tier cannot show it (the paper tier is expected to);
+- ``open``: not decided; the evidence then says which experiment would decide it and why it was not run.
+
+``evidence`` names what in the report supports the diagnosis (a figure, table or appendix experiment) and says
+why. A claim marked ``secondary`` is not one of the paper's own claims (e.g. a comparison the project adds); the
+scorecard counts it apart.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from superposition.io import atomic_write_json, read_json
 from superposition.markdown import markdown_table
 
-__all__ = ["Claim", "write_claims", "read_claims", "verdict", "verdict_symbol", "CLAIMS_FORMAT", "untestable",
-           "claims_table_markdown", "failed_claims", "differences_markdown", "failure_summary_markdown"]
+__all__ = ["Claim", "DIAGNOSES", "outcome", "write_claims", "read_claims", "verdict", "verdict_symbol", "verdict_cell",
+           "CLAIMS_FORMAT", "untestable", "claims_table_markdown", "failed_claims", "diagnoses_markdown"]
 
 CLAIMS_FORMAT = 1
+DIAGNOSES = ("non_replication", "scale_limited", "open")
 _VERDICTS = {True: "pass", False: "FAIL", None: "n/a"}
 _VERDICT_SYMBOLS = {True: "✅ pass", False: "❌ FAIL", None: "— untestable"}
 _TABLE_HEADER = ("claim", "source", "paper", "rule", "ours", "verdict")
@@ -29,6 +39,13 @@ _TABLE_HEADER = ("claim", "source", "paper", "rule", "ours", "verdict")
 def verdict(passed: bool | None) -> str:
     """The word for a claim's outcome: pass, FAIL, or n/a (untestable here)."""
     return _VERDICTS[passed]
+
+
+def outcome(claim: dict[str, Any]) -> str:
+    """The scorecard's category of a claim record: passed, non_replication, scale_limited, open or untestable."""
+    if claim["passed"] is None:
+        return "untestable"
+    return "passed" if claim["passed"] else claim.get("diagnosis") or "open"
 
 
 def verdict_symbol(passed: bool | None) -> str:
@@ -49,7 +66,10 @@ class Claim:
         measured: our measured value(s), JSON-serialisable.
         measured_summary: a short human-readable form of ``measured`` for tables.
         passed: the verdict; None when this configuration cannot test the rule.
-        note: why it failed or could not be tested, or an interpretation we had to make.
+        note: why it could not be tested, or an interpretation we had to make.
+        diagnosis: for a failure, one of :data:`DIAGNOSES` (module docstring); None otherwise.
+        evidence: for a failure, what in the report supports the diagnosis, and why.
+        secondary: True for a claim that is not one of the paper's own (counted apart on the scorecard).
     """
 
     id: str
@@ -61,6 +81,15 @@ class Claim:
     measured_summary: str
     passed: bool | None
     note: str = ""
+    diagnosis: str | None = None
+    evidence: str = ""
+    secondary: bool = False
+
+    def diagnosed(self, diagnosis: str, evidence: str) -> "Claim":
+        """This claim with a diagnosis and its evidence (kept only if it failed)."""
+        if diagnosis not in DIAGNOSES:
+            raise ValueError(f"unknown diagnosis {diagnosis!r}; choose one of {DIAGNOSES}")
+        return replace(self, diagnosis=diagnosis, evidence=evidence) if self.passed is False else self
 
 
 def untestable(fields: dict[str, Any], why: str) -> Claim:
@@ -84,12 +113,15 @@ def write_claims(path: Path | str, experiment: str, paper: str, claims: list[Cla
     ids = [claim.id for claim in claims]
     if len(set(ids)) != len(ids):
         raise ValueError(f"claim ids repeat: {ids}")
+    undiagnosed = [c.id for c in claims if c.passed is False and (c.diagnosis not in DIAGNOSES or not c.evidence)]
+    if undiagnosed:
+        raise ValueError(f"failing claims need a diagnosis ({', '.join(DIAGNOSES)}) and evidence: {undiagnosed}")
     payload = {
         "format": CLAIMS_FORMAT,
         "experiment": experiment,
         "paper": paper,
-        "n_claims": len(claims),
-        "n_passed": sum(claim.passed is True for claim in claims),
+        "n_claims": sum(not claim.secondary for claim in claims),
+        "n_passed": sum(claim.passed is True for claim in claims if not claim.secondary),
         "claims": [_json_safe(asdict(claim)) for claim in claims],
     }
     atomic_write_json(path, payload)
@@ -106,11 +138,25 @@ def read_claims(path: Path | str) -> dict[str, Any]:
 # --- rendering a claims.json payload for the reports -----------------------------------------------------
 
 
+_OUTCOME_LABELS = {"non_replication": "non-replication", "scale_limited": "limited by this tier's scale",
+                   "open": "open"}
+
+
+def verdict_cell(claim: dict[str, Any]) -> str:
+    """The verdict as a table shows it, with the diagnosis of a failure (``❌ FAIL (non-replication)``)."""
+    cell = verdict_symbol(claim["passed"])
+    if claim["passed"] is False and claim.get("diagnosis"):
+        cell += f" ({_OUTCOME_LABELS[claim['diagnosis']]})"
+    return cell + (" · secondary" if claim.get("secondary") else "")
+
+
 def claims_table_markdown(payload: dict[str, Any]) -> str:
     """The headline (how many pass) and one table row per claim of a ``claims.json`` payload, as Markdown."""
     rows = [(f"`{claim['id']}` {claim['statement']}", claim["source"], claim["paper_value"], claim["rule"],
-             claim["measured_summary"], verdict_symbol(claim["passed"])) for claim in payload["claims"]]
-    return (f"**{payload['n_passed']} of {payload['n_claims']} claims pass.**\n\n"
+             claim["measured_summary"], verdict_cell(claim)) for claim in payload["claims"]]
+    secondary = sum(bool(claim.get("secondary")) for claim in payload["claims"])
+    extra = f" (and {secondary} secondary claim{'s' * (secondary != 1)} of our own)" if secondary else ""
+    return (f"**{payload['n_passed']} of {payload['n_claims']} claims pass{extra}.**\n\n"
             + markdown_table(_TABLE_HEADER, rows))
 
 
@@ -119,24 +165,12 @@ def failed_claims(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return [claim for claim in payload["claims"] if claim["passed"] is False]
 
 
-def differences_markdown(payload: dict[str, Any], heading: str,
-                         evidence: Callable[[str], str] = lambda claim_id: "") -> str:
-    """``### heading``, then per failed claim: paper vs ours, ``evidence(id)`` and the note ('' if none failed)."""
+def diagnoses_markdown(payload: dict[str, Any], heading: str = "Where we differ from the paper") -> str:
+    """``### heading``, then per failed claim: its diagnosis, paper vs ours, and the evidence ('' if none failed)."""
     failed = failed_claims(payload)
     if not failed:
         return ""
-    bullets = []
-    for claim in failed:
-        parts = [f"- **{claim['id']}**: paper: {claim['paper_value']}; ours: {claim['measured_summary']}.",
-                 evidence(claim["id"]), claim["note"]]
-        bullets.append(" ".join(part for part in parts if part))
+    bullets = [f"- **{claim['id']}** ({_OUTCOME_LABELS.get(claim.get('diagnosis'), 'not diagnosed')}): paper: "
+               f"{claim['paper_value']}; ours: {claim['measured_summary']}. {claim.get('evidence', '')}".rstrip()
+               for claim in failed]
     return f"### {heading}\n" + "\n".join(bullets)
-
-
-def failure_summary_markdown(payload: dict[str, Any], context: str) -> str:
-    """"Why claims fail here": each failed claim's measured value, then ``context`` ('' if none failed)."""
-    failed = failed_claims(payload)
-    if not failed:
-        return ""
-    return ("**Why claims fail here.** " + " ".join(f"`{c['id']}`: measured {c['measured_summary']}." for c in failed)
-            + " " + context)

@@ -95,9 +95,28 @@ rule feature_sparsity_features:
         "../scripts/feature_sparsity_features.py"
 
 
+rule feature_sparsity_separation_check:
+    # Appendix: what decides Fig 1b's hardest pair (the initialisation of the dictionary, or the samples).
+    output:
+        check=FS_DIR + "/appendix/separation_check.json",
+    params:
+        synthetic=experiment_config("feature_sparsity", "synthetic"),
+        check=experiment_config("feature_sparsity", "separation_check"),
+        device=config["device"],
+        code=code_fingerprint("superposition.feature_sparsity.synthetic_suite"),
+    threads: ALL_CORES
+    resources:
+        gpu=1,
+    log:
+        "logs/feature_sparsity/separation_check.log",
+    script:
+        "../scripts/feature_sparsity_separation_check.py"
+
+
 rule feature_sparsity_claims:
     input:
         synthetic=FS_DIR + "/synthetic/main.json",
+        separation_check=rules.feature_sparsity_separation_check.output.check,
         embeddings=expand(FS_DIR + "/embeddings/{model}.json", model=FS["embeddings"]["models"]),
         layers=expand(FS_DIR + "/layers/{model}.json", model=FS_LAYER_MODELS),
     output:
@@ -117,6 +136,7 @@ rule feature_sparsity_report:
         embeddings=rules.feature_sparsity_claims.input.embeddings,
         layers=rules.feature_sparsity_claims.input.layers,
         tables=rules.feature_sparsity_features.output.tables,
+        separation_check=rules.feature_sparsity_separation_check.output.check,
         claims=rules.feature_sparsity_claims.output.claims,
     output:
         **report_outputs("feature_sparsity"),

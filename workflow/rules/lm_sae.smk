@@ -60,6 +60,7 @@ rule lm_sae_export:
 rule lm_sae_claims:
     input:
         lm_metrics=rules.lm_sae_evaluate.output.metrics_csv,
+        lm_summary=rules.lm_sae_evaluate.output.metrics_json,
         toy_metrics="results/toy_sae/metrics.csv",
     output:
         claims="results/lm_sae/claims.json",

@@ -52,6 +52,8 @@ rule toy_sae_evaluate:
 rule toy_sae_claims:
     input:
         metrics_csv=rules.toy_sae_evaluate.output.metrics_csv,
+        recovery_csv=rules.toy_sae_evaluate.output.recovery_csv,
+        metrics_json=rules.toy_sae_evaluate.output.metrics_json,
     output:
         claims="results/toy_sae/claims.json",
     params:

@@ -7,6 +7,7 @@ from superposition.toy_sae.claims import write_toy_sae_claims
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 
 with rule_log(snakemake.log[0]) as log:
-    for claim in write_toy_sae_claims(snakemake.input.metrics_csv, snakemake.output.claims):
+    for claim in write_toy_sae_claims(snakemake.input.metrics_csv, snakemake.input.recovery_csv,
+                                      snakemake.input.metrics_json, snakemake.output.claims):
         log.info("%-24s %-5s %s", claim.id, verdict(claim.passed),
                  claim.measured_summary)

@@ -6,16 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from superposition.claims import Claim, untestable, write_claims
+from superposition.feature_sparsity.synthetic import SEPARATION_ACTIVE
 from superposition.io import read_json
 
 PAPER = "Deng, Tao & Benton (2023), Measuring Feature Sparsity in Language Models"
-TRACK_TOLERANCE = 0.30  # "closely approximate the true sparsity": within ±30 % of a/2
+TRACK_TOLERANCE = 0.30  # "closely approximate the true sparsity": within ±30 % of the true decomposition's value
 TRACK_RANGE = (1.0, 10.0)  # the a/2 values the tracking claim covers ("for metric values less than 20")
 GAUSSIAN_RATIO = 0.7  # "much lower than that for a Gaussian": at most 0.7× the Gaussian's normalized loss
 EMBEDDING_VARIANCE = 0.90  # Appendix F: "over 90 % of the variance"
 LAYER_VARIANCE = 0.98  # Appendix H: "at least 98 % of the variance"
 CONTROLS = ("gaussian", "heavy_tailed", "rademacher")
-SEPARATION_ACTIVE = (5.0, 10.0, 20.0)  # Section 3.1, Fig 1b and Fig 4: "a = 5, 10, 20" against the controls
 
 
 def _sparse(rows: list[dict], active: tuple[float, ...] | None = None) -> list[dict]:
@@ -27,18 +27,33 @@ def _tracking(rows: list[dict]) -> Claim:
                  statement="For metric values below about 20, the normalized loss and the average coefficient norm "
                            "closely approximate the true sparsity a/2 of sparse linear data.",
                  source="Section 3.1, Figure 1a", paper_value="S₁ ≈ L_norm ≈ a/2 below ~20",
-                 rule=f"|S₁ − a/2| and |L_norm − a/2| ≤ {TRACK_TOLERANCE:.0%} of a/2 for every a with a/2 in "
-                      f"[{TRACK_RANGE[0]:g}, {TRACK_RANGE[1]:g}]")
+                 rule=f"for every a with a/2 in [{TRACK_RANGE[0]:g}, {TRACK_RANGE[1]:g}]: S₁ and L_norm within "
+                      f"±{TRACK_TOLERANCE:.0%} of the same metric under the true decomposition (the generator's "
+                      "features and coefficients, at our λ)")
     tested = [r for r in _sparse(rows) if TRACK_RANGE[0] <= r["true_sparsity"] <= TRACK_RANGE[1]]
     if not tested:
         return untestable(claim, "no sparse linear dataset has a/2 in the range")
-    errors = {f"a/2={r['true_sparsity']:g}": {"s1": r["s1"], "normalized_loss": r["normalized_loss"]}
-              for r in tested}
-    passed = all(abs(r[m] - r["true_sparsity"]) <= TRACK_TOLERANCE * r["true_sparsity"]
-                 for r in tested for m in ("s1", "normalized_loss"))
-    summary = "; ".join(f"a/2 {r['true_sparsity']:g}: S₁ {r['s1']:.2f}, L_norm {r['normalized_loss']:.2f}"
+    if any(r.get("true_dictionary") is None for r in tested):
+        return untestable(claim, "the results carry no true-decomposition reference (an older run)")
+    measured, passed, old_rule = {}, True, True
+    for r in tested:
+        truth = r["true_dictionary"]
+        measured[f"a/2={r['true_sparsity']:g}"] = {
+            "s1": r["s1"], "normalized_loss": r["normalized_loss"], "s1_true_decomposition": truth["s1"],
+            "normalized_loss_true_decomposition": truth["normalized_loss"]}
+        passed &= all(abs(r[m] - truth[m]) <= TRACK_TOLERANCE * truth[m] for m in ("s1", "normalized_loss"))
+        old_rule &= all(abs(r[m] - r["true_sparsity"]) <= TRACK_TOLERANCE * r["true_sparsity"]
+                        for m in ("s1", "normalized_loss"))
+    measured["earlier_rule_against_a_half"] = old_rule
+    summary = "; ".join(f"a/2 {r['true_sparsity']:g}: S₁ {r['s1']:.2f} (true {r['true_dictionary']['s1']:.2f}), "
+                        f"L_norm {r['normalized_loss']:.2f} (true {r['true_dictionary']['normalized_loss']:.2f})"
                         for r in tested)
-    return Claim(**claim, measured=errors, measured_summary=summary, passed=passed)
+    return Claim(**claim, measured=measured, measured_summary=summary, passed=passed,
+                 note="Rule changed after an audit: the earlier rule compared with a/2 itself, which even the true "
+                      "decomposition misses (S₁ ≈ 1.77 at a/2 = 1: the average sum over the average largest of a "
+                      "few uniform(0, 1) coefficients); the paper's 'closely approximate' is read as agreeing with "
+                      f"the metric's own value under the truth. Under the earlier rule: "
+                      f"{'pass' if old_rule else 'fail'} (docs/experiments/feature_sparsity.md).")
 
 
 def _n0_overestimates(rows: list[dict]) -> Claim:
@@ -129,8 +144,7 @@ def _u_shape(layers: list[dict]) -> Claim:
         return untestable(claim, "no model with a middle layer")
     summary = "; ".join(f"{model}: " + " → ".join(f"{v:.2f}" for v in sites.values())
                         for model, sites in measured.items())
-    return Claim(**claim, measured=measured, measured_summary=summary, passed=all(verdicts),
-                 note="" if all(verdicts) else "our stand-in models do not show the paper's U-shape; see report")
+    return Claim(**claim, measured=measured, measured_summary=summary, passed=all(verdicts))
 
 
 def _variance(embeddings: list[dict], layers: list[dict]) -> Claim:
@@ -150,18 +164,90 @@ def _variance(embeddings: list[dict], layers: list[dict]) -> Claim:
                  note="the layer decomposition λ is chosen (largest candidate) to reach 98 %, as the paper chose it")
 
 
-def feature_sparsity_claims(synthetic_main: dict, embeddings: list[dict], layers: list[dict]) -> list[Claim]:
-    """The seven claims, from the main synthetic setting, every model's embeddings and every model's layers."""
+# The paper's scale of the synthetic experiments (Section 3.1, Appendix D) and of its layer models.
+PAPER_D, PAPER_SAMPLES = 256, 16_384
+PAPER_LAYER_MODELS = "BERT Tiny, Mini, Small and Medium"
+
+
+def _synthetic_scale(synthetic_main: dict) -> str:
+    """What of the main synthetic setting is below the paper's scale ('' if nothing)."""
+    below = []
+    if synthetic_main["d"] < PAPER_D:
+        below.append(f"d = {synthetic_main['d']} (paper: {PAPER_D})")
+    if synthetic_main["n_samples"] < PAPER_SAMPLES:
+        below.append(f"n = {synthetic_main['n_samples']:,} (paper: {PAPER_SAMPLES:,})")
+    return ", ".join(below)
+
+
+def separation_evidence(check: dict | None, synthetic_main: dict) -> tuple[str, str]:
+    """(diagnosis, evidence) of a failed separation, from the appendix's separation check and the run's d."""
+    if not check or not check.get("runs"):
+        return "open", ("The appendix separation check did not run in this tier; it decides whether the "
+                        "initialisation of Φ or the number of samples of the heavy-tailed control matter.")
+    runs = {(r["variant"], r["dataset"]): r for r in check["runs"]}
+    sparse = runs[("random_unit_init", f"sparse_a{check['active']:g}")]
+    heavy_init, heavy_large = runs[("random_unit_init", "heavy_tailed")], runs[("large_heavy_tailed", "heavy_tailed")]
+    text = (f"Appendix (separation check): with Φ started from random unit vectors, a = {check['active']:g} "
+            f"scores S₁ {sparse['s1']:.2f} / L_norm {sparse['normalized_loss']:.2f} against the heavy-tailed "
+            f"control's {heavy_init['s1']:.2f} / {heavy_init['normalized_loss']:.2f}; the heavy-tailed control with "
+            f"{heavy_large['n_samples']:,} samples scores {heavy_large['s1']:.2f} / "
+            f"{heavy_large['normalized_loss']:.2f}.")
+    by_init = sparse["s1"] < heavy_init["s1"] and sparse["normalized_loss"] < heavy_init["normalized_loss"]
+    if by_init:
+        return "open", (text + " The pair separates when Φ starts from random unit vectors: the verdict depends on "
+                        "the initialisation, which the paper does not specify (its code would decide it; it is not "
+                        "public).")
+    if synthetic_main["d"] < PAPER_D:
+        return "scale_limited", (text + f" Neither the initialisation nor the paper's number of samples separates "
+                                 f"the pair. This tier's d = {synthetic_main['d']} (paper: {PAPER_D}) makes a = "
+                                 f"{check['active']:g} a large share of the dimensions, where the paper itself finds "
+                                 "its metrics 'less able to separate data with a = 20 and non-sparse data' (Appendix "
+                                 "E, Fig 7, d = 64); the paper tier runs d = 256.")
+    return "non_replication", (text + " Neither the initialisation nor the paper's number of samples separates "
+                               "the pair at the paper's d: with the method as specified, the heavy-tailed control "
+                               "scores below the sparsest data it should stand above.")
+
+
+# Claims about language models, measured here on offline stand-ins, and the figure that shows each.
+LANGUAGE_MODEL_CLAIMS = {"fig2_embeddings_below_gaussian": "embeddings figure", "fig3_u_shape": "layers figure",
+                         "appendix_fh_variance_explained": "variance-explained figure"}
+
+
+def diagnose(claim: Claim, synthetic_main: dict, check: dict | None, layers: list[dict],
+             embeddings: list[dict]) -> Claim:
+    """A failed claim's diagnosis, from the run's own scale and the appendix experiments."""
+    if claim.id == "fig1b_separates_controls":
+        return claim.diagnosed(*separation_evidence(check, synthetic_main))
+    if claim.id in LANGUAGE_MODEL_CLAIMS:
+        models = ", ".join(sorted({p["model"] for p in layers} | {p["model"] for p in embeddings}))
+        return claim.diagnosed("open", f"Measured on {models} ({LANGUAGE_MODEL_CLAIMS[claim.id]}): stand-ins for "
+                                       f"the paper's {PAPER_LAYER_MODELS} (and its TinyStories and GPT models), whose "
+                                       "weights are online only. The paper tier (`configs/paper.yaml`, hub access) "
+                                       "measures the BERTs and decides it.")
+    below = _synthetic_scale(synthetic_main) if claim.id.startswith(("fig1", "fig4")) else ""
+    if below:
+        return claim.diagnosed("scale_limited", f"This tier runs {below}; the figures of Section 3.1 in the "
+                                                "report show every dataset's metrics.")
+    return claim.diagnosed("open", "It fails at the paper's scale of the synthetic data; no experiment here explains "
+                                   "it yet.")
+
+
+def feature_sparsity_claims(synthetic_main: dict, embeddings: list[dict], layers: list[dict],
+                            separation_check: dict | None = None) -> list[Claim]:
+    """The seven claims, from the main synthetic setting, every model's embeddings and every model's layers; a
+    failure's diagnosis also reads the appendix separation check."""
     rows = synthetic_main["rows"]
-    return [_tracking(rows), _n0_overestimates(rows), _separation(rows),
-            _negative_result(rows), _embeddings_sparse(embeddings), _u_shape(layers),
-            _variance(embeddings, layers)]
+    claims = [_tracking(rows), _n0_overestimates(rows), _separation(rows), _negative_result(rows),
+              _embeddings_sparse(embeddings), _u_shape(layers), _variance(embeddings, layers)]
+    return [diagnose(c, synthetic_main, separation_check, layers, embeddings) if c.passed is False else c
+            for c in claims]
 
 
 def write_feature_sparsity_claims(synthetic_main: Path | str, embeddings: list[Path | str],
-                                  layers: list[Path | str], output: Path | str) -> list[Claim]:
+                                  layers: list[Path | str], separation_check: Path | str,
+                                  output: Path | str) -> list[Claim]:
     """Read the results files, test the claims and write ``claims.json``."""
     claims = feature_sparsity_claims(read_json(synthetic_main), [read_json(p) for p in embeddings],
-                                     [read_json(p) for p in layers])
+                                     [read_json(p) for p in layers], read_json(separation_check))
     write_claims(output, "feature_sparsity", PAPER, claims)
     return claims

@@ -101,10 +101,16 @@ def greedy_codes_reference(x: torch.Tensor, phi: torch.Tensor, lam: float, max_a
     return codes
 
 
-def init_dictionary(x: torch.Tensor, m: int, generator: torch.Generator) -> torch.Tensor:
-    """(K, n, d) -> (K, d, m): columns are randomly chosen samples (normalised), plus small noise so that
-    repeated choices differ. Interpretation: the paper does not say how Φ starts."""
+def init_dictionary(x: torch.Tensor, m: int, generator: torch.Generator, init: str = "samples") -> torch.Tensor:
+    """(K, n, d) -> (K, d, m) unit columns. ``samples``: randomly chosen samples (normalised), plus small noise so
+    that repeated choices differ; ``random_unit``: random unit vectors. Interpretation: the paper does not say
+    how Φ starts."""
     k, n, d = x.shape
+    if init == "random_unit":
+        phi = torch.randn(k, d, m, generator=generator, device=x.device, dtype=x.dtype)
+        return phi / phi.norm(dim=1, keepdim=True)
+    if init != "samples":
+        raise ValueError(f"unknown dictionary init {init!r}: choose samples or random_unit")
     pick = torch.randint(n, (k, m), generator=generator, device=x.device)
     phi = torch.gather(x, 1, pick[:, :, None].expand(k, m, d)).transpose(1, 2)
     phi = phi / phi.norm(dim=1, keepdim=True).clamp_min(1e-12)
@@ -157,7 +163,7 @@ def learn_dictionary(x: torch.Tensor, config: CoderConfig, dict_size: int, lam: 
     ``lambda_samples`` samples coded with the current λ, until it moves by less than ``adaptive_tolerance``
     (relative, every problem) or ``adaptive_rounds`` are done. With ``lam`` given (K,), λ is fixed (Appendix H).
     """
-    phi = init_dictionary(x, dict_size, generator).requires_grad_(True)
+    phi = init_dictionary(x, dict_size, generator, config.init).requires_grad_(True)
     optimiser = torch.optim.Adam([phi], lr=config.lr)
     adaptive = lam is None
     if lam is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from superposition.config import ConfigError, param
 from superposition.lm.architecture import local_architecture
@@ -28,6 +28,9 @@ class CoderConfig:
                                       exclusive_minimum=0)
     lambda_samples: int = param("samples coded to re-estimate λ between rounds", minimum=1)
     seed: int = param("seed of the dictionary initialisation and the minibatches", minimum=0)
+    init: Literal["samples", "random_unit"] = param(
+        "how Φ starts (the paper does not say): samples = randomly chosen, normalised samples; random_unit = "
+        "random unit vectors")
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,16 @@ class FeaturesConfig:
 
 
 @dataclass(frozen=True)
+class SeparationCheckConfig:
+    """An appendix experiment on Fig 1b's hardest pair (the largest a of the paper's separation set against the
+    heavy-tailed control): does it separate when Φ starts from random unit vectors, or when the heavy-tailed
+    control has more samples (its adaptive λ is set by a few huge-norm samples)?"""
+
+    setting: str = param("the synthetic setting it repeats (one of synthetic.settings)")
+    large_samples: int = param("samples of the heavy-tailed control in the larger run (paper: 16,384)", minimum=1)
+
+
+@dataclass(frozen=True)
 class FeatureSparsityConfig:
     """Experiment `feature_sparsity`: Deng, Tao & Benton (2023), Measuring Feature Sparsity in Language Models."""
 
@@ -124,6 +137,7 @@ class FeatureSparsityConfig:
     embeddings: EmbeddingsConfig = param("token embeddings (Section 4.1, Appendix F)")
     layers: LayersConfig = param("later layers (Section 4.2, Appendix H)")
     features: FeaturesConfig = param("interpretable features (Appendix G)")
+    separation_check: SeparationCheckConfig = param("appendix: what decides Fig 1b's hardest pair")
 
     def cross_check(self, root: Any) -> None:
         """Models must be in ``root.lm.models``; the feature tables need an embedding dictionary; the claims need
@@ -149,6 +163,10 @@ class FeatureSparsityConfig:
         if repeated:
             raise ConfigError(f"config key 'feature_sparsity.synthetic.settings': names repeat {repeated}; each "
                               "setting writes results/feature_sparsity/synthetic/<name>.json")
+        if self.separation_check.setting not in names:
+            raise ConfigError(f"config keys 'feature_sparsity.separation_check.setting' and "
+                              f"'feature_sparsity.synthetic.settings': {self.separation_check.setting!r} is not one "
+                              f"of the settings {names}")
         if "main" not in names:
             raise ConfigError("config key 'feature_sparsity.synthetic.settings': needs a setting named 'main' (the "
                               "claims test Section 3.1's main setting)")

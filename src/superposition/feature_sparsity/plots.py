@@ -45,7 +45,11 @@ def _tracking(ax: Axes, payload: dict[str, Any], metrics: Sequence[str], referen
     for metric in metrics:
         y = np.array([r[metric] for r in rows])
         values.append(y)
-        ax.plot(truth, y, "o-", label=METRIC_NAMES[metric])
+        line, = ax.plot(truth, y, "o-", label=METRIC_NAMES[metric])
+        reference_rows = [r for r in rows if (r.get("true_dictionary") or {}).get(metric) is not None]
+        if reference_rows:  # the same metric under the generator's own features and coefficients
+            ax.plot([r["true_sparsity"] for r in reference_rows], [r["true_dictionary"][metric] for r in reference_rows],
+                    "s:", color=line.get_color(), alpha=0.7, label=METRIC_NAMES[metric] + ", true decomposition")
     span = np.concatenate([truth, *values]) if len(truth) else truth
     span = span[np.isfinite(span) & (span > 0)]  # the reference line lives on log axes
     if reference and len(span):

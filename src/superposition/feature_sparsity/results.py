@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from superposition.claims import read_claims
-from superposition.feature_sparsity.claims import SEPARATION_ACTIVE
+from superposition.feature_sparsity.synthetic import SEPARATION_ACTIVE
 from superposition.io import read_json
 
 __all__ = ["METRIC_NAMES", "SEPARATION_ACTIVE", "FeatureSparsityResults", "load_feature_sparsity_results",
@@ -32,6 +32,7 @@ class FeatureSparsityResults:
         layers: ``layers/*.json``, by d, then model name.
         features: ``features.json`` (Tables 1–3).
         claims: ``claims.json``.
+        separation_check: ``appendix/separation_check.json`` (the appendix experiment on Fig 1b).
     """
 
     synthetic: dict[str, dict[str, Any]]
@@ -39,6 +40,7 @@ class FeatureSparsityResults:
     layers: list[dict[str, Any]]
     features: dict[str, Any]
     claims: dict[str, Any]
+    separation_check: dict[str, Any]
 
     @property
     def main(self) -> dict[str, Any]:
@@ -62,7 +64,8 @@ def load_feature_sparsity_results(results_dir: Path | str) -> FeatureSparsityRes
     ordered = {name: synthetic[name] for name in sorted(synthetic, key=lambda s: (s != "main", s))}
     return FeatureSparsityResults(synthetic=ordered, embeddings=_by_size(results / "embeddings"),
                                   layers=_by_size(results / "layers"), features=read_json(results / "features.json"),
-                                  claims=read_claims(results / "claims.json"))
+                                  claims=read_claims(results / "claims.json"),
+                                  separation_check=read_json(results / "appendix" / "separation_check.json"))
 
 
 def sparse_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:

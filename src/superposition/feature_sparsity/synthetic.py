@@ -6,8 +6,11 @@ import math
 
 import torch
 
-__all__ = ["sparse_coefficients", "sparse_linear", "unit_sphere", "gaussian", "heavy_tailed", "rademacher",
+__all__ = ["SEPARATION_ACTIVE", "sparse_coefficients", "sparse_linear", "unit_sphere", "gaussian", "heavy_tailed", "rademacher",
            "to_unit_mean_norm"]
+
+# Section 3.1, Fig 1b and Fig 4: the sparse linear datasets "a = 5, 10, 20" are compared with the controls.
+SEPARATION_ACTIVE = (5.0, 10.0, 20.0)
 
 
 def unit_sphere(count: int, d: int, generator: torch.Generator) -> torch.Tensor:
@@ -24,6 +27,17 @@ def sparse_coefficients(n: int, m: int, active: float, generator: torch.Generato
     return coefficients * (torch.rand(n, m, generator=generator) < active / m)
 
 
+def sparse_linear_parts(n: int, d: int, active: float, features_per_dim: int, sigma: float,
+                        generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(data (n, d), the true features (m, d), the true coefficients (n, m)) of :func:`sparse_linear`."""
+    m = features_per_dim * d
+    features = unit_sphere(m, d, generator)
+    coefficients = sparse_coefficients(n, m, active, generator)
+    proto = coefficients @ features
+    proto -= proto.mean(dim=0)
+    return proto + math.sqrt(active * sigma**2 / d) * torch.randn(n, d, generator=generator), features, coefficients
+
+
 def sparse_linear(n: int, d: int, active: float, features_per_dim: int, sigma: float,
                   generator: torch.Generator) -> torch.Tensor:
     """(n, d) sparse linear activations with ``active`` = a features active on average.
@@ -32,11 +46,7 @@ def sparse_linear(n: int, d: int, active: float, features_per_dim: int, sigma: f
     with probability a/m, else 0; the proto-activations Σ αᵢ fᵢ are centred, then Gaussian noise of variance
     a σ²/d is added to each coordinate. The "correct" sparsity value is a/2.
     """
-    m = features_per_dim * d
-    features = unit_sphere(m, d, generator)
-    proto = sparse_coefficients(n, m, active, generator) @ features
-    proto -= proto.mean(dim=0)
-    return proto + math.sqrt(active * sigma**2 / d) * torch.randn(n, d, generator=generator)
+    return sparse_linear_parts(n, d, active, features_per_dim, sigma, generator)[0]
 
 
 def gaussian(n: int, d: int, generator: torch.Generator) -> torch.Tensor:

@@ -10,7 +10,6 @@ from typing import Any
 
 import pandas as pd
 
-from superposition.claims import failure_summary_markdown
 from superposition.feature_sparsity.results import sparse_rows
 from superposition.markdown import frame_markdown, markdown_table
 
@@ -20,15 +19,8 @@ __all__ = [
     "embeddings_markdown",
     "layers_markdown",
     "feature_tables_markdown",
-    "claim_notes_markdown",
-    "why_claims_fail_markdown",
+    "separation_check_markdown",
 ]
-
-# What every failure here shares: this tier's configuration is smaller than the paper's and its models differ.
-CONFIGURATION_CONTEXT = (
-    "The configuration run here may code smaller synthetic problems than the paper's (see the settings table) with "
-    "fewer dictionary iterations, and measures the models named above on a WordNet corpus instead of the paper's "
-    "BERT, TinyStories and GPT models on Wikipedia, so a failure here is a statement about this configuration.")
 
 
 def settings_markdown(synthetic: dict[str, dict[str, Any]], embeddings: list[dict[str, Any]],
@@ -113,12 +105,12 @@ def feature_tables_markdown(features: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
-def claim_notes_markdown(claims: dict[str, Any]) -> str:
-    """The notes of every claim that did not pass ('' if there are none)."""
-    notes = [c for c in claims["claims"] if c["passed"] is not True and c.get("note")]
-    return ("**Notes.** " + " ".join(f"`{c['id']}`: {c['note']}." for c in notes)) if notes else ""
-
-
-def why_claims_fail_markdown(claims: dict[str, Any]) -> str:
-    """Each failed claim's measured value and the configuration caveat ('' if none failed)."""
-    return failure_summary_markdown(claims, CONFIGURATION_CONTEXT)
+def separation_check_markdown(check: dict[str, Any]) -> str:
+    """The appendix experiment on Fig 1b's hardest pair, as a table ('' when the tier has no such pair)."""
+    if not check.get("runs"):
+        return ""
+    variants = {"random_unit_init": "Φ from random unit vectors",
+                "large_heavy_tailed": "main run's initialisation, more samples"}
+    rows = [(variants[r["variant"]], r["dataset"].replace("_", " "), f"{r['n_samples']:,}", f"{r['s1']:.3g}",
+             f"{r['normalized_loss']:.3g}") for r in check["runs"]]
+    return markdown_table(("variant", "dataset", "samples", "S₁", "L_norm"), rows)

@@ -13,7 +13,7 @@ from superposition.lm_sae.config import LMSAEEvaluateConfig
 from superposition.lm_sae.train import split_shards
 from superposition.metrics import standardized_log, summed_standardized_log_loss
 from superposition.runtime import make_generator
-from superposition.sweep import load_sweep
+from superposition.sweep import TrainedSweep, load_sweep
 from superposition.sweep_evaluation import (
     count_dead_latents_grid,
     finite_or_none,
@@ -23,7 +23,17 @@ from superposition.sweep_evaluation import (
     points,
 )
 
-__all__ = ["METRIC_COLUMNS", "evaluate_lm_sweep"]
+__all__ = ["METRIC_COLUMNS", "evaluate_lm_sweep", "dead_by_window"]
+
+# Dead-latent windows of the appendix table, as fractions of the steps trained (the report's T is 3000 batches,
+# longer than the default tier trains): how much of "dead" is the window's length?
+WINDOW_FRACTIONS = (1 / 8, 1 / 4, 1 / 2, 1)
+
+
+def dead_by_window(trained: TrainedSweep, configured: int) -> dict[str, int]:
+    """Dead latents over the whole grid for windows T of 1/8 … all of the steps trained, and the configured T."""
+    windows = sorted({max(1, round(fraction * trained.steps)) for fraction in WINDOW_FRACTIONS} | {configured})
+    return {str(window): int(count_dead_latents_grid(trained, window).sum()) for window in windows}
 
 METRIC_COLUMNS = ["l1_coefficient", "dict_ratio", "dict_size", "mmcs_with_larger", "dead_latents", "dead_fraction",
                   "reconstruction_loss", "l1_loss", "fraction_variance_unexplained", "std_log_reconstruction",
@@ -66,6 +76,7 @@ def evaluate_lm_sweep(activations: Path, sweep: Path, config: LMSAEEvaluateConfi
                # None when the grid has a single dictionary size (nothing larger to compare with)
                "max_mmcs_with_larger": finite_or_none(float(table.mmcs_with_larger.max())),
                "total_dead_latents": int(table.dead_latents.sum()),
+               "dead_by_window": dead_by_window(trained, config.dead_window),
                "min_fraction_variance_unexplained": float(table.fraction_variance_unexplained.min())}
     atomic_write_json(metrics_json, {"experiment": "lm_sae", "summary": summary,
                                      "activations": json.loads(trained.metadata["activations"]),

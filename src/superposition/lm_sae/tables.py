@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from superposition.claims import failure_summary_markdown
+from superposition.markdown import markdown_table
 
-__all__ = ["run_summary_markdown", "why_claims_fail_markdown"]
-
-# Every failure of this experiment's claims in the default tier has the same cause: the scale of the run.
-SCALE_CONTEXT = ("The default tier trains far smaller dictionaries (J ≤ 2d, the report's reach 100× its MLP width) "
-                 "for far fewer steps on a different model and corpus, so these are comparisons at a small scale; "
-                 "the paper tier (`configs/paper.yaml`) runs the report's grid.")
+__all__ = ["run_summary_markdown", "dead_by_window_markdown"]
 
 
 def run_summary_markdown(summary: dict[str, Any]) -> str:
@@ -27,6 +22,7 @@ def run_summary_markdown(summary: dict[str, Any]) -> str:
         f"Held-out losses on {numbers['eval_tokens']:,} tokens of the last shard (never trained on).")
 
 
-def why_claims_fail_markdown(claims: dict[str, Any]) -> str:
-    """Each failed claim's measured value and the scale caveat ('' if none failed)."""
-    return failure_summary_markdown(claims, SCALE_CONTEXT)
+def dead_by_window_markdown(summary: dict[str, Any]) -> str:
+    """The appendix table: dead latents over the whole grid for each window T (training batches without firing)."""
+    counts = summary["summary"]["dead_by_window"]
+    return markdown_table(("window T (batches)", "dead latents over the grid"), list(counts.items()))

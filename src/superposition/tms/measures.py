@@ -9,11 +9,15 @@ import math
 
 import torch
 
-__all__ = ["feature_norms", "superposition", "dimensions_per_feature", "feature_dimensionality", "share_near",
+__all__ = ["feature_norms", "superposition", "dimensions_per_feature", "feature_dimensionality", "share_near", "FRACTIONS", "FRACTION_TOLERANCE",
            "neighbour_angles", "REPRESENTED_NORM", "n_represented"]
 
 # A feature counts as represented when ||W_i|| exceeds this (the claims' and the phase classifier's threshold).
 REPRESENTED_NORM = 0.5
+# "The Geometry of Superposition": D_i clusters at these fractions (tetrahedra 3/4, triangles 2/3, digons 1/2,
+# pentagons 2/5, square antiprisms 3/8, and 1 for features with a dimension of their own).
+FRACTIONS = (1.0, 3 / 4, 2 / 3, 1 / 2, 2 / 5, 3 / 8)
+FRACTION_TOLERANCE = 0.02  # how close to a fraction counts as "on" it (the figure's lines are this sharp)
 
 
 def feature_norms(w: torch.Tensor) -> torch.Tensor:

@@ -16,8 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Rectangle
 
 from superposition.plots import new_figure
-from superposition.tms.claims import FRACTION_TOLERANCE, FRACTIONS
-from superposition.tms.measures import share_near
+from superposition.tms.measures import FRACTION_TOLERANCE, FRACTIONS, share_near
 from superposition.tms.model import ToyModelStack, TrainedToyModels
 
 __all__ = [

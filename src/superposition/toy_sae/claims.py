@@ -14,15 +14,14 @@ import numpy as np
 import pandas as pd
 
 from superposition.claims import Claim, untestable, write_claims
+from superposition.io import read_json
+from superposition.toy_sae.diagnosis import diagnose
+from superposition.toy_sae.paper import DEAD_FREE_L1, GOLDILOCKS
 
 __all__ = ["toy_sae_claims", "write_toy_sae_claims", "PAPER"]
 
 PAPER = "Sharkey, Braun & Millidge (2022), Taking features out of superposition with sparse autoencoders"
 
-# The report's Goldilocks range of L1 coefficients at dictionary ratio 1 (Figure 1, Dict Size 1.0).
-GOLDILOCKS = (0.03, 0.3)
-# The report's largest dead-free L1 at ratio 1 is 0.177 (Figure 4); "≤ 0.18" includes that grid value.
-DEAD_FREE_L1 = 0.18
 
 
 def _at(table: pd.DataFrame, *, ratio: float | None = None, l1: float | None = None) -> pd.DataFrame:
@@ -164,14 +163,17 @@ def _fig3_best_l1(table: pd.DataFrame) -> Claim:
                  measured_summary=", ".join(f"×{r:g}: {a:.3g}" for r, a in best_l1.items()), passed=passed)
 
 
-def toy_sae_claims(table: pd.DataFrame) -> list[Claim]:
-    """All claims of the toy-data section, evaluated on the metrics table of the sweep."""
-    return [_fig1_goldilocks(table), _fig1_extremes(table), _fig2_dict_size(table), _fig4_dead(table),
-            _fig10_mmcs_larger(table), _fig3_best_l1(table)]
+def toy_sae_claims(table: pd.DataFrame, recovery: pd.DataFrame, train_config: dict) -> list[Claim]:
+    """All claims of the toy-data section, evaluated on the metrics table of the sweep; a failure's diagnosis
+    reads the recovery-by-frequency table and the training settings."""
+    claims = [_fig1_goldilocks(table), _fig1_extremes(table), _fig2_dict_size(table), _fig4_dead(table),
+              _fig10_mmcs_larger(table), _fig3_best_l1(table)]
+    return [diagnose(c, table, recovery, train_config) if c.passed is False else c for c in claims]
 
 
-def write_toy_sae_claims(metrics_csv: Path, output: Path) -> list[Claim]:
+def write_toy_sae_claims(metrics_csv: Path, recovery_csv: Path, metrics_json: Path, output: Path) -> list[Claim]:
     """Evaluate the claims on ``metrics.csv`` and write ``claims.json``."""
-    claims = toy_sae_claims(pd.read_csv(metrics_csv))
+    claims = toy_sae_claims(pd.read_csv(metrics_csv), pd.read_csv(recovery_csv),
+                            read_json(metrics_json)["train_config"])
     write_claims(output, "toy_sae", PAPER, claims)
     return claims

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from superposition.plots import grid_heatmap, new_figure
-from superposition.toy_sae.claims import GOLDILOCKS
+from superposition.toy_sae.paper import GOLDILOCKS
 
 __all__ = [
     "nearest_l1",

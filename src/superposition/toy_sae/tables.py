@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from superposition.markdown import markdown_table
+from superposition.toy_sae.paper import PAPER_TRAIN
 
-__all__ = ["PAPER_TRAIN", "settings_markdown"]
-
-# The report's training settings, as the authors' code runs them (the paper tier, configs/paper.yaml).
-PAPER_TRAIN = {"steps": 20000, "lr": 0.001, "batch_size": 256}
+__all__ = ["settings_markdown"]
 
 
 def settings_markdown(train_config: dict[str, Any], dead_window: int) -> str:
