@@ -19,6 +19,7 @@ include: "workflow/rules/lm.smk"
 include: "workflow/rules/lm_sae.smk"
 include: "workflow/rules/feature_sparsity.smk"
 include: "workflow/rules/scorecard.smk"
+include: "workflow/rules/chess_nmf.smk"
 
 
 rule all:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import yaml
 
+from superposition.chess_nmf.config import ChessNMFConfig
 from superposition.config import ConfigError, param, parse_config, schema_yaml
 from superposition.feature_sparsity.config import FeatureSparsityConfig
 from superposition.lm.config import LMConfig
@@ -28,6 +29,7 @@ class WorkflowConfig:
     lm_sae: LMSAEConfig = param("Sharkey, Braun & Millidge (2022), the language-model section")
     feature_sparsity: FeatureSparsityConfig = param("Deng, Tao & Benton (2023), Measuring Feature Sparsity in "
                                                     "Language Models")
+    chess_nmf: ChessNMFConfig = param("McGrath et al. (2021), NMF of an AlphaZero-style chess network (survey §3.2)")
 
     def __post_init__(self) -> None:
         if self.lm_sae.model not in self.lm.models:
