@@ -90,9 +90,9 @@ def random_init(A: torch.Tensor, k: int, seed: int) -> tuple[torch.Tensor, torch
     return C.to(A.dtype).to(A.device), F.to(A.dtype).to(A.device)
 
 
-def _error(norm_a2: float, C: torch.Tensor, F: torch.Tensor, AF: torch.Tensor, FF: torch.Tensor) -> float:
+def _error(norm_a2: float, C: torch.Tensor, AF: torch.Tensor, CC: torch.Tensor, FF: torch.Tensor) -> float:
     # ‖A − CF‖² = ‖A‖² − 2⟨C, A Fᵀ⟩ + ⟨Cᵀ C, F Fᵀ⟩: no (n, d) residual is formed.
-    return math.sqrt(max(norm_a2 - 2 * float((C * AF).sum()) + float(((C.T @ C) * FF).sum()), 0.0))
+    return math.sqrt(max(norm_a2 - 2 * float((C.double() * AF.double()).sum()) + float((CC.double() * FF).sum()), 0.0))
 
 
 def nmf(A: torch.Tensor, k: int, method: str = "mu", init: tuple[torch.Tensor, torch.Tensor] | None = None,
@@ -105,9 +105,10 @@ def nmf(A: torch.Tensor, k: int, method: str = "mu", init: tuple[torch.Tensor, t
     norm_a2 = float((A.double() ** 2).sum())
     errors: list[float] = []
     iteration = 0
+    CC = C.T @ C  # (k, k); afterwards kept from the F update, where C is already the current one
     while True:
         AF, FF = A @ F.T, F @ F.T  # (n, k), (k, k)
-        errors.append(_error(norm_a2, C, F, AF, FF))  # of the current (C, F), reusing this update's products
+        errors.append(_error(norm_a2, C, AF, CC, FF))  # of the current (C, F), reusing this update's products
         converged = len(errors) > 1 and (errors[-2] - errors[-1]) / max(errors[-2], _EPS) < tol
         if converged or iteration == max_iter:
             break
