@@ -52,7 +52,16 @@ def _first_move_labels(fens):
     return torch.tensor(best), torch.tensor(value)
 
 
-def test_tiny_network_learns_and_beats_its_random_copy():
+@pytest.fixture
+def one_thread():
+    """Tiny convolutions run fastest on one thread; OpenMP's spin-waiting makes two slow on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_tiny_network_learns_and_beats_its_random_copy(one_thread):
     fens = random_game_fens(3, 30, seed=5)
     planes = encode_boards(fens)
     best, value = _first_move_labels(fens)
