@@ -10,6 +10,7 @@ CHESS_RESULTS = "results/chess_nmf"
 CHESS_NETWORKS = ["trained", "random"] + (["leela"] if config["chess_nmf"]["activations"]["leela_onnx"] else [])
 CHESS_BLOCKS = config["chess_nmf"]["decompose"]["blocks"]
 CHESS_SWEEP_BLOCKS = config["chess_nmf"]["decompose"]["sweep_blocks"]
+CHESS_FIGURE_BLOCK = config["chess_nmf"]["concepts"]["figure_block"]
 CHESS_FIGURES = chess_figure_names(_chess_parse(_ChessConcepts, config["chess_nmf"]["concepts"]))
 
 
@@ -146,7 +147,7 @@ rule chess_nmf_figures:
         sweeps=expand(f"{CHESS_RESULTS}/decompositions/{{network}}/block{{block}}.json", network=CHESS_NETWORKS,
                       block=CHESS_SWEEP_BLOCKS),
         scores=rules.chess_nmf_concepts.output.scores,
-        figure_tensors=f"{CHESS}/decompositions/trained/block{config['chess_nmf']['concepts']['figure_block']}.safetensors",
+        figure_tensors=f"{CHESS}/decompositions/trained/block{CHESS_FIGURE_BLOCK}.safetensors",
     output:
         figures=[f"{CHESS_RESULTS}/figures/{name}.png" for name in CHESS_FIGURES],
     params:

@@ -15,4 +15,5 @@ with rule_log(snakemake.log[0], threads=snakemake.threads) as log:
                             parse_config(ChessTrainConfig, snakemake.params.train), snakemake.params.device,
                             snakemake.output.trained, snakemake.output.random, snakemake.output.metrics)
     for name in ("trained", "random"):
-        log.info("%s: policy top-1 %.3f, value MSE %.4f", name, metrics[name]["policy_top1"], metrics[name]["value_mse"])
+        log.info("%s: policy top-1 %.3f, value MSE %.4f", name, metrics[name]["policy_top1"],
+                 metrics[name]["value_mse"])

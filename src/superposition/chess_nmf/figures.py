@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -25,7 +24,8 @@ FIGURE_CONCEPTS = ("opponent_diagonal_reach", "opponent_king_zone", "own_pawns")
 def figure_names(config: ChessConceptsConfig) -> list[str]:
     """The PNG names (without .png) that :func:`make_figures` writes for this config."""
     return (["training", "variance_explained", "nestedness", "concept_matches"]
-            + [f"boards_best_{c}" for c in FIGURE_CONCEPTS] + [f"boards_random_{i}" for i in range(config.random_factors)])
+            + [f"boards_best_{c}" for c in FIGURE_CONCEPTS]
+            + [f"boards_random_{i}" for i in range(config.random_factors)])
 
 
 def make_figures(network_metrics: Path | str, sweep_metrics: dict[str, Path], concept_scores: Path | str,

@@ -80,7 +80,7 @@ def fit(network: ChessResNet, planes: torch.Tensor, best_move: torch.Tensor, val
             step += 1
             if step % config.log_every == 0 or step == total:
                 history.append({"step": step, "epoch": epoch, "policy_loss": policy_loss.item(),
-                                "value_loss": value_loss.item(), "seconds": round(time.perf_counter() - start, 1)})
+                                "value_loss": value_loss.item()})  # timings go to the log, not the artefact
                 if progress:
                     log.info("step %d/%d policy %.3f value %.4f (%.0f positions/s)", step, total, policy_loss.item(),
                              value_loss.item(), step * config.batch_size / (time.perf_counter() - start))
@@ -119,7 +119,7 @@ def train_network(positions_dir: Path | str, labels_dir: Path | str, network_con
     start = time.perf_counter()
     history = fit(network, planes[train], labels["best_move"][train], labels["value"][train], config, device,
                   progress)
-    seconds = time.perf_counter() - start
+    log.info("trained in %.1f s", time.perf_counter() - start)
     test_fens = [fens[i] for i in test.tolist()]
     legal = legal_move_mask(test_fens)
     args = (planes[test], labels["best_move"][test], labels["value"][test], legal, device)
@@ -129,8 +129,7 @@ def train_network(positions_dir: Path | str, labels_dir: Path | str, network_con
         "trained": evaluate(network, *args), "random": evaluate(random_network, *args),
         "baseline_value_mse_train_mean": float(((labels["value"][test] - labels["value"][train].mean()) ** 2).mean()),
         "chance_top1": float((1.0 / legal.sum(1).float()).mean()),
-        "train_positions": int(train.numel()), "test_positions": int(test.numel()),
-        "train_seconds": round(seconds, 1), "history": history,
+        "train_positions": int(train.numel()), "test_positions": int(test.numel()), "history": history,
         "network": asdict(network_config), "train": asdict(config), "positions_sha256": positions_sha,
     }
     provenance = {"positions_sha256": positions_sha}
