@@ -59,6 +59,11 @@ def make_smoke_workdir(repo: Path, destination: Path) -> Path:
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, target)
+    # Fetched inputs (the chess engine and opening books of `make setup`): read in place, never copied.
+    external, linked = repo / "data" / "external", destination / "data" / "external"
+    if external.is_dir() and not linked.exists():
+        linked.parent.mkdir(parents=True, exist_ok=True)
+        linked.symlink_to(external, target_is_directory=True)
     config = yaml.safe_dump(merged_config(repo), sort_keys=False)
     (destination / "config.yaml").write_text(config, encoding="utf-8")
     if not (destination / TINY_BERT / "config.json").exists():
