@@ -179,7 +179,7 @@ docs: setup
 	$(VENV_PY) -m superposition.docs
 
 benchmark: setup
-	$(VENV_PY) benchmarks/bench_sweep.py
+	OMP_WAIT_POLICY=PASSIVE $(VENV_PY) benchmarks/bench_sweep.py --loops
 	$(VENV_PY) benchmarks/bench_tms.py
 	$(VENV_PY) benchmarks/bench_activations.py
 	$(VENV_PY) benchmarks/bench_feature_sparsity.py

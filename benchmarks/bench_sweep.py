@@ -2,10 +2,25 @@
 
 Run by hand (`make benchmark`); numbers go in benchmarks/README.md. All figures come from one run on one machine and
 are compared as ratios. FLOPs count the five matmuls of an SAE training step (encoder forward and weight
-gradient, decoder forward, decoder weight and input gradients): 10 · batch · h · J per model and step;
-elementwise work and data generation are not counted but are inside the measured times.
+gradient, decoder forward, decoder weight and input gradients): 10 · batch · h · J per model and step, the same for
+every architecture (the decoder matmuls are dense); elementwise work, top-k selection and data generation are not
+counted but are inside the measured times.
 
-Baselines, each training every model of the same grid for the same number of steps on the same data:
+A step's time is its steady state: (time of S + W steps − time of W steps) / S with the same set-up, so model
+initialisation (QR for relu_l1's orthogonal decoders) and BatchTopK's post-training threshold are left out. Each
+is measured two ways: wall clock, and CPU time / threads with idle OpenMP threads sleeping (run with
+OMP_WAIT_POLICY=PASSIVE; `make benchmark` does), which is what the machine's cores spent on it and hardly moves
+when other jobs share the machine. The matmul peak is measured both ways too, and each fraction of peak divides
+like by like.
+
+Grids, each 24 models with 23,040 latents (sizes J = 0.5, 1, 2, 4 × 512):
+  relu_l1        the default toy grid: 6 L1 coefficients;
+  topk           6 values of k (4 … 128), AuxK idle (no latent reaches the 10M-token dead window here);
+  topk+AuxK      the same with every latent past a 1-token dead window from the start (AuxK's worst case);
+  batchtopk      the topk grid with BatchTopK;
+  jumprelu       6 L0 coefficients.
+
+Baselines for relu_l1 (--loops), each training every model of the same grid for the same steps on the same data:
   loop-fast      one model at a time with the library's own hand-written step (isolates batching);
   loop-autograd  one model at a time as a plain `torch.nn.Module` with autograd and `torch.optim.Adam`
                  (what a straightforward implementation does).
@@ -15,27 +30,41 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 
 import torch
 
-from superposition.sae import init_sae, model_seed
+from superposition.runtime import make_generator
+from superposition.sae import ArchitectureOptions
+from superposition.sae.relu_l1 import init_sae
+from superposition.sae.base import model_seed
 from superposition.sweep import SweepGrid, train_sweep
 from superposition.toy_data import ToyDataGenerator
 
 DEFAULT_L1 = (0.01, 0.0316227766, 0.1, 0.177827941, 0.316227766, 1.0)
+DEFAULT_K = (4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
+DEFAULT_L0 = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
 DEFAULT_RATIOS = (0.5, 1.0, 2.0, 4.0)
 
 
-def matmul_peak(size: int = 2048, seconds: float = 3.0) -> float:
-    """Best GFLOP/s of a dense fp32 (size × size) matmul over ``seconds``."""
+def cpu_clock() -> float:
+    """Seconds of CPU time of this process per thread (with OMP_WAIT_POLICY=PASSIVE, idle threads spend none)."""
+    return time.process_time() / torch.get_num_threads()
+
+
+CLOCKS = {"wall": time.perf_counter, "cpu": cpu_clock}
+
+
+def matmul_peak(clock, size: int = 2048, seconds: float = 3.0) -> float:
+    """Best GFLOP/s of a dense fp32 (size × size) matmul over ``seconds`` of wall time, timed by ``clock``."""
     a, b = torch.randn(size, size), torch.randn(size, size)
     best = 0.0
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
-        start = time.perf_counter()
+        start = clock()
         a @ b
-        best = max(best, 2 * size**3 / (time.perf_counter() - start) / 1e9)
+        best = max(best, 2 * size**3 / (clock() - start) / 1e9)
     return best
 
 
@@ -45,25 +74,30 @@ def batches(generator: ToyDataGenerator, batch_size: int, seed: int):
         yield generator.sample(batch_size, rng)
 
 
-def time_batched(generator, grid, steps, batch_size) -> float:
-    """Seconds per step of the whole grid with the batched trainer (after a warm-up run)."""
-    train_sweep(batches(generator, batch_size, 0), generator.dim, grid, 5, 1e-3, 0, progress=False)
-    start = time.perf_counter()
-    train_sweep(batches(generator, batch_size, 0), generator.dim, grid, steps, 1e-3, 0, progress=False)
-    return (time.perf_counter() - start) / steps
+def time_batched(generator, grid, steps, batch_size, repeats: int = 2) -> dict[str, float]:
+    """Steady-state seconds per step of the whole grid with the batched trainer, by each clock: the best over
+    ``repeats`` of (time of ``2·steps`` − time of ``steps``) / ``steps``, so set-up and finishing cancel."""
+    init = generator.sample(4096, make_generator(7))
+
+    def run(n_steps: int) -> dict[str, float]:
+        begin = {name: clock() for name, clock in CLOCKS.items()}
+        train_sweep(batches(generator, batch_size, 0), generator.dim, grid, n_steps, 0, progress=False,
+                    init_data=init, log_every=10**9)
+        return {name: clock() - begin[name] for name, clock in CLOCKS.items()}
+
+    run(3)  # warm-up
+    best = {name: float("inf") for name in CLOCKS}
+    for _ in range(repeats):
+        short, long = run(steps), run(2 * steps)
+        for name in CLOCKS:
+            best[name] = min(best[name], (long[name] - short[name]) / steps)
+    return best
 
 
 def time_loop_fast(generator, grid, steps, batch_size) -> float:
-    """Seconds per grid step training each model alone with the same trainer (grid of one)."""
-    total = 0.0
-    for size in grid.dict_sizes:
-        for alpha in grid.l1_coefficients:
-            single = SweepGrid((alpha,), (size,))
-            train_sweep(batches(generator, batch_size, 0), generator.dim, single, 3, 1e-3, 0, progress=False)
-            start = time.perf_counter()
-            train_sweep(batches(generator, batch_size, 0), generator.dim, single, steps, 1e-3, 0, progress=False)
-            total += (time.perf_counter() - start) / steps
-    return total
+    """Steady-state wall seconds per grid step training each model alone with the same trainer (grid of one)."""
+    return sum(time_batched(generator, SweepGrid(grid.architecture, (value,), (size,), grid.lr), steps, batch_size,
+                            repeats=1)["wall"] for size in grid.dict_sizes for value in grid.sparsities)
 
 
 class PlainSAE(torch.nn.Module):
@@ -71,7 +105,7 @@ class PlainSAE(torch.nn.Module):
 
     def __init__(self, dim: int, size: int, alpha: float, seed: int) -> None:
         super().__init__()
-        w_enc, b_enc, w_dec = init_sae(dim, size, model_seed(seed, size, alpha))
+        w_enc, b_enc, w_dec = init_sae(dim, size, model_seed(seed, "relu_l1", size, alpha))
         self.encoder = torch.nn.Linear(dim, size)
         self.encoder.weight.data.copy_(w_enc)
         self.encoder.bias.data.copy_(b_enc)
@@ -89,7 +123,7 @@ def time_loop_autograd(generator, grid, steps, batch_size) -> float:
     """Seconds per grid step training each model alone as a plain autograd module."""
     total = 0.0
     for size in grid.dict_sizes:
-        for alpha in grid.l1_coefficients:
+        for alpha in grid.sparsities:
             model = PlainSAE(generator.dim, size, alpha, 0)
             optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
             stream = batches(generator, batch_size, 0)
@@ -105,31 +139,52 @@ def time_loop_autograd(generator, grid, steps, batch_size) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=60, help="timed steps per measurement")
+    parser.add_argument("--steps", type=int, default=30, help="S: steady-state steps per measurement")
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--grids", default="relu_l1,topk,topk+AuxK,batchtopk,jumprelu")
+    parser.add_argument("--loops", action="store_true", help="also time the one-model-at-a-time baselines (slow)")
     parser.add_argument("--json", help="also write the numbers to this file")
     args = parser.parse_args()
 
     generator = ToyDataGenerator.create(512, 256, 0.99, 5, seed=0)
-    grid = SweepGrid(DEFAULT_L1, tuple(int(r * 512) for r in DEFAULT_RATIOS))
-    flops_per_step = 10 * args.batch_size * generator.dim * grid.total_latents()
-    peak = matmul_peak()
-    batched = time_batched(generator, grid, args.steps, args.batch_size)
-    loop_fast = time_loop_fast(generator, grid, args.steps, args.batch_size)
-    loop_autograd = time_loop_autograd(generator, grid, args.steps, args.batch_size)
-    achieved = flops_per_step / batched / 1e9
-    results = {
-        "torch": torch.__version__, "threads": torch.get_num_threads(),
-        "grid": f"{len(DEFAULT_L1)} L1 x {len(DEFAULT_RATIOS)} ratios, {grid.total_latents()} latents, "
-                f"batch {args.batch_size}",
-        "matmul_peak_gflops": round(peak, 1), "batched_ms_per_step": round(batched * 1e3, 1),
-        "batched_gflops": round(achieved, 1), "fraction_of_peak": round(achieved / peak, 3),
-        "loop_fast_ms_per_step": round(loop_fast * 1e3, 1), "speedup_vs_loop_fast": round(loop_fast / batched, 2),
-        "loop_autograd_ms_per_step": round(loop_autograd * 1e3, 1),
-        "speedup_vs_loop_autograd": round(loop_autograd / batched, 2),
+    sizes = tuple(int(r * 512) for r in DEFAULT_RATIOS)
+    all_grids = {
+        "relu_l1": SweepGrid("relu_l1", DEFAULT_L1, sizes),
+        "topk": SweepGrid("topk", DEFAULT_K, sizes),
+        "topk+AuxK": SweepGrid("topk", DEFAULT_K, sizes, options=ArchitectureOptions(dead_tokens=1)),
+        "batchtopk": SweepGrid("batchtopk", DEFAULT_K, sizes, options=ArchitectureOptions(threshold_batches=1)),
+        "jumprelu": SweepGrid("jumprelu", DEFAULT_L0, sizes),
     }
+    grids = {name: all_grids[name] for name in args.grids.split(",")}
+    load_before = os.getloadavg()[0]
+    peaks = {name: matmul_peak(clock) for name, clock in CLOCKS.items()}
+    results = {"torch": torch.__version__, "threads": torch.get_num_threads(),
+               "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(default)"),
+               "grid": f"6 sparsity values x {len(DEFAULT_RATIOS)} ratios, {all_grids['relu_l1'].total_latents()} "
+                       f"latents, batch {args.batch_size}",
+               **{f"matmul_peak_gflops_{name}": round(peak, 1) for name, peak in peaks.items()}}
+    flops_per_step = 10 * args.batch_size * generator.dim * all_grids["relu_l1"].total_latents()
+    for name, grid in grids.items():
+        seconds = time_batched(generator, grid, args.steps, args.batch_size)
+        for clock in CLOCKS:
+            results[f"{name}_ms_per_step_{clock}"] = round(seconds[clock] * 1e3, 1)
+            results[f"{name}_fraction_of_peak_{clock}"] = round(flops_per_step / seconds[clock] / 1e9 / peaks[clock], 3)
+    if "relu_l1" in grids:
+        for name in grids:
+            for clock in CLOCKS:
+                results[f"{name}_time_per_model_vs_relu_l1_{clock}"] = round(
+                    results[f"{name}_ms_per_step_{clock}"] / results[f"relu_l1_ms_per_step_{clock}"], 2)
+    if args.loops:
+        batched = results["relu_l1_ms_per_step_wall"] / 1e3
+        loop_fast = time_loop_fast(generator, all_grids["relu_l1"], args.steps, args.batch_size)
+        loop_autograd = time_loop_autograd(generator, all_grids["relu_l1"], args.steps, args.batch_size)
+        results.update(loop_fast_ms_per_step=round(loop_fast * 1e3, 1),
+                       speedup_vs_loop_fast=round(loop_fast / batched, 2),
+                       loop_autograd_ms_per_step=round(loop_autograd * 1e3, 1),
+                       speedup_vs_loop_autograd=round(loop_autograd / batched, 2))
+    results["load_average_1min_before_after"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     for key, value in results.items():
-        print(f"{key:28s} {value}")
+        print(f"{key:44s} {value}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(results, handle, indent=2)

@@ -24,7 +24,7 @@ def paper_like_table() -> pd.DataFrame:
         distance = abs(np.log10(alpha) - np.log10(best_l1[ratio]))
         peak = 0.6 if ratio == 0.5 else 0.98
         dead = 0 if ratio <= 1 and alpha <= 0.18 else (50 if ratio >= 2 and alpha >= 0.3 else 0)
-        rows.append({"l1_coefficient": alpha, "dict_ratio": ratio, "dict_size": int(512 * ratio),
+        rows.append({"architecture": "relu_l1", "sparsity": alpha, "dict_ratio": ratio, "dict_size": int(512 * ratio),
                      "mmcs": peak - 0.3 * distance, "dead_latents": dead,
                      "mmcs_with_larger": np.nan if ratio == 4.0 else (0.9 if ratio == 1.0 else 0.7) - 0.1 * distance})
     return pd.DataFrame(rows)
@@ -35,7 +35,7 @@ def by_id(claims: list[Claim]) -> dict[str, Claim]:
 
 
 # The recovery-by-frequency table and the training settings a failure's diagnosis reads.
-RECOVERY = pd.DataFrame([{"dict_ratio": r, "l1_coefficient": a, "frequency_group": g, "mmcs": 0.9 - 0.1 * g}
+RECOVERY = pd.DataFrame([{"dict_ratio": r, "sparsity": a, "frequency_group": g, "mmcs": 0.9 - 0.1 * g}
                          for r, a, g in itertools.product(RATIOS, L1S, range(8))])
 TRAIN = {"steps": 4500, "lr": 0.003, "batch_size": 256}
 
@@ -51,7 +51,7 @@ def test_every_claim_passes_on_a_paper_like_table():
 
 def test_dead_latent_where_the_paper_has_none_fails_fig4():
     table = paper_like_table()
-    table.loc[(table.dict_ratio == 1.0) & (table.l1_coefficient == 0.178), "dead_latents"] = 3
+    table.loc[(table.dict_ratio == 1.0) & (table.sparsity == 0.178), "dead_latents"] = 3
     claim = by_id(toy_sae_claims(table))["fig4_dead_latents"]
     assert claim.passed is False and "×1, L1 0.178: 3" in claim.measured_summary
 
@@ -75,7 +75,7 @@ def test_flat_curve_fails_extremes():
 
 def test_decreasing_best_l1_fails_fig3():
     table = paper_like_table()
-    table.loc[(table.dict_ratio == 4.0) & (table.l1_coefficient == 0.01), "mmcs"] = 0.999
+    table.loc[(table.dict_ratio == 4.0) & (table.sparsity == 0.01), "mmcs"] = 0.999
     assert by_id(toy_sae_claims(table))["fig3_best_l1_grows"].passed is False
 
 
@@ -95,7 +95,7 @@ def test_small_dictionary_as_good_as_ratio_one_fails_fig2():
 
 def test_missing_grid_points_are_untestable_not_failed():
     table = paper_like_table()
-    table = table[~np.isclose(table.l1_coefficient, 0.1)]
+    table = table[~np.isclose(table.sparsity, 0.1)]
     claim = by_id(toy_sae_claims(table))["fig2_dict_size"]
     assert claim.passed is None and "untestable" in claim.note
 
@@ -117,3 +117,23 @@ def test_nan_measurements_become_null_and_ids_must_be_unique(tmp_path):
     assert read_claims(tmp_path / "c.json")["claims"][0]["measured"] == {"x": None}
     with pytest.raises(ValueError, match="repeat"):
         write_claims(tmp_path / "d.json", "toy_sae", "P", [claim, claim])
+
+
+def test_secondary_claims_are_counted_apart_in_claims_json_and_the_scorecard(tmp_path, repo):
+    primary = [Claim("a", "s", "Paper A, Fig 1", "p", "r", 1, "1", True), Claim("b", "s", "Paper A", "p", "r", 0, "0",
+                                                                               False).diagnosed("open", "e")]
+    secondary = [Claim("c", "s", "Paper B, §2", "p", "r", 1, "1", True, secondary=True),
+                 Claim("d", "s", "Paper C", "p", "r", None, "—", None, secondary=True)]
+    path = tmp_path / "claims.json"
+    write_claims(path, "toy_sae", "Paper A", primary + secondary)
+    payload = read_claims(path)
+    jsonschema.validate(payload, yaml.safe_load((repo / "workflow/schemas/claims.schema.yaml").read_text()))
+    counts = (payload["n_claims"], payload["n_passed"], payload["n_secondary"], payload["n_secondary_passed"])
+    assert counts == (2, 1, 2, 1)
+    assert [c["secondary"] for c in payload["claims"]] == [False, False, True, True]
+    markdown = scorecard_markdown([path])
+    head, tail = markdown.split("## Secondary claims")
+    assert "1 of 2 claims pass; failed by non-replication 0, at the scale of this tier 0, open 1; untestable 0." in head and "| toy_sae | c |" not in head
+    assert "1 of 2 secondary claims pass; failed by non-replication 0, at the scale of this tier 0, open 0; untestable 1." in tail and "| toy_sae | c | Paper B, §2 |" in tail
+    assert [row[1] for row in scorecard_rows([path])] == ["a", "b"]
+    assert [row[1] for row in scorecard_rows([path], secondary=True)] == ["c", "d"]

@@ -38,7 +38,7 @@ def test_a_missing_experiment_section_is_named(default_config):
 def test_default_config_is_valid_and_typed(default_config, repo):
     config = load_workflow_config(default_config, repo / "workflow/schemas/config.schema.yaml")
     assert config.toy_sae.data.n_features == 512
-    assert isinstance(config.toy_sae.train.l1_coefficients, tuple)
+    assert isinstance(config.toy_sae.train.sparsities, tuple) and config.toy_sae.train.architecture == "relu_l1"
     assert all(isinstance(v, float) for v in config.toy_sae.train.dict_ratios)
 
 
@@ -68,8 +68,8 @@ def test_out_of_range_value_names_the_nested_key(default_config):
 
 
 def test_bad_list_item_names_its_index(default_config):
-    default_config["toy_sae"]["train"]["l1_coefficients"][2] = "big"
-    assert "toy_sae.train.l1_coefficients.2" in _error_for(default_config)
+    default_config["toy_sae"]["train"]["sparsities"][2] = "big"
+    assert "toy_sae.train.sparsities.2" in _error_for(default_config)
 
 
 def test_unknown_key_is_refused_with_the_allowed_keys(default_config):
@@ -130,3 +130,18 @@ def test_config_files_are_checked_with_one_line_naming_file_and_line(tmp_path):
 def test_a_target_read_as_a_config_file_gets_a_hint(default_config):
     default_config["experiment"] = "tms"
     assert "write targets first" in _error_for(default_config)
+
+
+def test_unknown_architecture_names_the_choices(default_config):
+    default_config["lm_sae"]["train"]["architecture"] = "gated"
+    message = _error_for(default_config)
+    assert "lm_sae.train.architecture" in message and "'gated'" in message and "batchtopk" in message
+
+
+def test_the_config_lists_the_registered_architectures():
+    from typing import get_args
+
+    from superposition.sae import ARCHITECTURE_NAMES
+    from superposition.sweep_config import ArchitectureName
+
+    assert get_args(ArchitectureName) == ARCHITECTURE_NAMES

@@ -40,6 +40,17 @@ CASES = {
     "toy dead window longer than training": (
         lambda c: c["toy_sae"]["evaluate"].update(dead_window=5000),
         ["toy_sae.evaluate.dead_window", "toy_sae.train.steps"]),
+    "topk k is not a whole number": (
+        lambda c: (c["toy_sae"]["train"].update(architecture="topk", sparsities=[4, 5.5]),
+                   c["toy_sae"]["train"]["options"].update(dead_tokens=1000)),
+        ["toy_sae.train.sparsities", "whole numbers"]),
+    "topk k larger than the smallest dictionary": (
+        lambda c: (c["toy_sae"]["train"].update(architecture="topk", sparsities=[300]),
+                   c["toy_sae"]["train"]["options"].update(dead_tokens=1000)),
+        ["toy_sae.train.sparsities", "toy_sae.train.dict_ratios", "256 latents"]),
+    "AuxK window longer than training": (
+        lambda c: c["toy_sae"]["train"].update(architecture="batchtopk", sparsities=[5]),
+        ["toy_sae.train.options.dead_tokens", "toy_sae.train.steps", "1152000 tokens"]),
     "lm_sae dead window longer than training": (
         lambda c: c["lm_sae"]["evaluate"].update(dead_window=601), ["lm_sae.evaluate.dead_window", "lm_sae.train.steps"]),
     "lm_sae ratio gives a fractional size": (

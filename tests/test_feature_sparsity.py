@@ -132,7 +132,7 @@ def test_init_dictionary_has_unit_columns():
 
 def _coder(**overrides) -> CoderConfig:
     values = dict(iterations=150, batch_size=128, dictionary_steps=1, lr=0.01, max_active=64, adaptive_rounds=3,
-                  adaptive_fraction=0.1, adaptive_tolerance=0.05, lambda_samples=256, seed=0)
+                  adaptive_fraction=0.1, adaptive_tolerance=0.05, lambda_samples=256, seed=0, init="samples")
     return CoderConfig(**{**values, **overrides})
 
 

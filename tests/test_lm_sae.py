@@ -14,16 +14,20 @@ from superposition.lm_sae.claims import lm_sae_claims
 from superposition.lm_sae.config import LMSAEConfig, LMSAEEvaluateConfig
 from superposition.sweep_config import SweepTrainConfig
 from superposition.lm_sae.evaluate import evaluate_lm_sweep
-from superposition.lm_sae.export import encode_exported, export_sweep, load_exported
+from superposition.lm_sae.export import export_sweep
 from superposition.lm_sae.train import split_shards, train_lm_sweep
-from superposition.sae import encode, normalized_decoder
+from superposition.sae import AdamSettings, ArchitectureOptions
+from superposition.sae.relu_l1 import RELU_L1
+from superposition.sae.saelens import decode_exported, encode_exported, load_exported
 from superposition.sweep import load_sweep
 from tests.lm_factories import synthetic_cache
 
 
-def config(steps: int = 40) -> LMSAEConfig:
+def config(steps: int = 40, architecture: str = "relu_l1", sparsities=(0.01, 0.1)) -> LMSAEConfig:
+    options = ArchitectureOptions(dead_tokens=160, init_samples=128, threshold_batches=3)
     return LMSAEConfig("tiny", "trained", "mlp.1", 1.0,
-                       SweepTrainConfig((0.01, 0.1), (0.5, 1.0), 16, steps, 3e-3, 0, 1, 10),
+                       SweepTrainConfig(architecture, sparsities, (0.5, 1.0), 16, steps, 3e-3, AdamSettings(), 0, 1, 10,
+                                        options),
                        LMSAEEvaluateConfig(10, 1, 64, 2))
 
 
@@ -48,7 +52,7 @@ def test_training_scales_to_the_target_norm_and_keeps_provenance(trained):
     scale = float(sweep.metadata["scale"])
     train_rows = data[:300]  # the last shard is held out
     assert scale * train_rows.norm(dim=1).mean().item() == pytest.approx(1.0, rel=0.05)
-    assert sweep.grid.dict_sizes == (4, 8) and sweep.steps == 40
+    assert sweep.grid.dict_sizes == (4, 8) and sweep.steps == 40 and sweep.grid.architecture == "relu_l1"
     assert '"site": "mlp.1"' in sweep.metadata["activations"]
 
 
@@ -56,7 +60,7 @@ def test_metrics_cover_the_grid_and_losses_are_consistent(trained, tmp_path):
     folder, _ = trained
     table = evaluate_lm_sweep(folder / "cache8", folder / "sweep.safetensors", config().evaluate,
                               tmp_path / "m.csv", tmp_path / "m.json", tmp_path / "h.csv")
-    assert len(table) == 4 and set(table.dict_ratio) == {0.5, 1.0}
+    assert len(table) == 4 and set(table.dict_ratio) == {0.5, 1.0} and set(table.sparsity) == {0.01, 0.1}
     assert np.isnan(table[table.dict_ratio == 1.0].mmcs_with_larger).all()  # nothing larger than the largest
     assert (table.fraction_variance_unexplained > 0).all() and (table.dead_fraction <= 1).all()
     assert pd.read_csv(tmp_path / "h.csv").step.max() == 40
@@ -74,27 +78,50 @@ def test_export_round_trips_through_our_reader_and_saelens(trained, tmp_path):
     scale = float(sweep.metadata["scale"])
     folders = export_sweep(folder / "sweep.safetensors", tmp_path / "saes")
     assert len(folders) == 4
-    stack = sweep.stacks[1]  # J = 8
-    cfg, tensors = load_exported(tmp_path / "saes" / "J8_l1_0.1")
-    assert cfg["d_in"] == 8 and cfg["d_sae"] == 8 and cfg["metadata"]["hook_name"] == "mlp.1"
-    expected_codes = encode(data * scale, stack.w_enc[1:2], stack.b_enc[1:2])[0]
-    torch.testing.assert_close(encode_exported(tensors, data), expected_codes, atol=1e-5, rtol=1e-5)
-    expected_reconstruction = expected_codes @ normalized_decoder(stack.w_dec[1]) / scale
-    torch.testing.assert_close(expected_codes @ tensors["W_dec"], expected_reconstruction)
-    # The same files through SAELens's own loader (sae-lens is a test dependency in envs/common.in).
+    stack = sweep.stacks["relu_l1", 8].select(1)  # J = 8, L1 = 0.1
+    cfg, tensors = load_exported(tmp_path / "saes" / "relu_l1_J8_l1_0.1")
+    assert cfg["d_in"] == 8 and cfg["d_sae"] == 8 and cfg["metadata"]["site"] == "mlp.1"
+    assert cfg["metadata"]["hook_name"] == "blocks.1.mlp.hook_post"
+    assert '"l1_coefficient": 0.1,' in (tmp_path / "saes" / "relu_l1_J8_l1_0.1" / "cfg.json").read_text()
+    expected_codes = RELU_L1.encode(data * scale, stack)[0]
+    torch.testing.assert_close(encode_exported(cfg, tensors, data), expected_codes, atol=1e-5, rtol=1e-5)
+    expected_reconstruction = RELU_L1.decode(expected_codes[None], stack)[0] / scale
+    torch.testing.assert_close(decode_exported(tensors, expected_codes), expected_reconstruction)
+    # The same files through SAELens's own loader (sae-lens is a test dependency in envs/common.in), metadata intact.
     from sae_lens import SAE
 
-    sae = SAE.load_from_disk(tmp_path / "saes" / "J8_l1_0.1")
+    sae = SAE.load_from_disk(tmp_path / "saes" / "relu_l1_J8_l1_0.1")
+    for key, value in cfg["metadata"].items():
+        assert getattr(sae.cfg.metadata, key) == value, key
+    assert sae.cfg.metadata.prepend_bos is False
     with torch.no_grad():
         torch.testing.assert_close(sae.encode(data), expected_codes, atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(sae.decode(sae.encode(data)), expected_reconstruction, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("architecture, sparsities", [("topk", (2.0, 3.0)), ("batchtopk", (2.0,)),
+                                                      ("jumprelu", (0.001,))])
+def test_lm_sweep_trains_and_exports_other_architectures(trained, tmp_path, architecture, sparsities):
+    folder, _ = trained
+    train_lm_sweep(folder / "cache8", config(20, architecture, sparsities), "cpu", tmp_path / "sweep.safetensors",
+                   progress=False)
+    sweep = load_sweep(tmp_path / "sweep.safetensors")
+    assert sweep.grid.architecture == architecture and sweep.grid.sparsities == sparsities
+    table = evaluate_lm_sweep(folder / "cache8", tmp_path / "sweep.safetensors", config().evaluate,
+                              tmp_path / "m.csv", tmp_path / "m.json", tmp_path / "h.csv")
+    assert (table.architecture == architecture).all() and table.mean_l0.gt(0).all()
+    folders = export_sweep(tmp_path / "sweep.safetensors", tmp_path / "saes")
+    assert len(folders) == 2 * len(sparsities)
+    cfg, _ = load_exported(folders[0])
+    assert cfg["metadata"]["training_architecture"] == architecture
 
 
 def _table(mmcs_larger, dead, ssll, ratios=(0.5, 1.0), l1s=(0.01, 0.1)) -> pd.DataFrame:
     rows = []
     for i, ratio in enumerate(ratios):
         for j, alpha in enumerate(l1s):
-            rows.append({"dict_ratio": ratio, "l1_coefficient": alpha, "dict_size": int(ratio * 100),
+            rows.append({"dict_ratio": ratio, "architecture": "relu_l1", "sparsity": alpha,
+                         "dict_size": int(ratio * 100),
                          "mmcs_with_larger": mmcs_larger[i][j], "dead_latents": dead[i][j], "ssll": ssll[i][j]})
     return pd.DataFrame(rows)
 

@@ -90,7 +90,7 @@ def test_markdown_tables_escape_cells_and_format_numbers():
 
 
 def grid_table() -> pd.DataFrame:
-    return pd.DataFrame([{"l1_coefficient": a, "dict_ratio": r, "v": a * r} for a in (0.1, 0.01) for r in (2.0, 1.0)])
+    return pd.DataFrame([{"sparsity": a, "dict_ratio": r, "v": a * r} for a in (0.1, 0.01) for r in (2.0, 1.0)])
 
 
 def test_grid_matrix_sorts_ratios_down_and_l1_across():

@@ -18,9 +18,9 @@ from tests.plot_checks import check_figure, declared_figures, notebook_figures
 
 L1S, RATIOS, D = (0.001, 0.01, 0.1), (0.5, 1.0, 2.0), 8
 # superposition.lm_sae.evaluate.METRIC_COLUMNS, copied: importing that module loads the language-model stack (slow)
-METRIC_COLUMNS = ["l1_coefficient", "dict_ratio", "dict_size", "mmcs_with_larger", "dead_latents", "dead_fraction",
-                  "reconstruction_loss", "l1_loss", "fraction_variance_unexplained", "std_log_reconstruction",
-                  "std_log_l1", "ssll"]
+METRIC_COLUMNS = ["architecture", "sparsity", "dict_ratio", "dict_size", "mmcs_with_larger", "dead_latents",
+                  "dead_fraction", "reconstruction_loss", "penalty_loss", "fraction_variance_unexplained", "mean_l0",
+                  "std_log_reconstruction", "std_log_penalty", "ssll"]
 
 
 def grid_rows(ratio_unit: int) -> list[dict]:
@@ -29,11 +29,12 @@ def grid_rows(ratio_unit: int) -> list[dict]:
     for ratio, alpha in itertools.product(RATIOS, L1S):
         size = int(ratio * ratio_unit)
         dead = int(size * (alpha == 0.1))
-        rows.append({"l1_coefficient": alpha, "dict_ratio": ratio, "dict_size": size,
+        rows.append({"architecture": "relu_l1", "sparsity": alpha, "dict_ratio": ratio, "dict_size": size,
                      "mmcs_with_larger": np.nan if ratio == 2.0 else 0.3 + alpha, "mmcs": 0.8, "dead_latents": dead,
-                     "dead_fraction": dead / size, "reconstruction_loss": 1e-4 * (1 + alpha), "l1_loss": 1e-5 * alpha,
+                     "dead_fraction": dead / size, "reconstruction_loss": 1e-4 * (1 + alpha),
+                     "penalty_loss": 1e-5 * alpha,
                      "fraction_variance_unexplained": 0.1 + alpha, "std_log_reconstruction": alpha,
-                     "std_log_l1": -alpha, "ssll": 0.5 - alpha})
+                     "std_log_penalty": -alpha, "ssll": 0.5 - alpha, "mean_l0": 4.0})
     return rows
 
 
@@ -44,8 +45,9 @@ def write_lm_sae_results(folder: Path) -> tuple[Path, Path]:
     toy.mkdir(parents=True)
     pd.DataFrame(grid_rows(D), columns=METRIC_COLUMNS).to_csv(lm / "metrics.csv", index=False)
     pd.DataFrame(grid_rows(16)).to_csv(toy / "metrics.csv", index=False)
-    history = [{"step": step, "l1_coefficient": alpha, "dict_ratio": ratio, "reconstruction_loss": 1e-3 / step,
-                "l1_loss": alpha / step} for step, ratio, alpha in itertools.product((25, 50), RATIOS, L1S)]
+    history = [{"step": step, "architecture": "relu_l1", "sparsity": alpha, "dict_ratio": ratio,
+                "reconstruction_loss": 1e-3 / step, "penalty_loss": alpha / step}
+               for step, ratio, alpha in itertools.product((25, 50), RATIOS, L1S)]
     pd.DataFrame(history).to_csv(lm / "history.csv", index=False)
     (lm / "metrics.json").write_text(json.dumps({
         "experiment": "lm_sae",
@@ -53,7 +55,8 @@ def write_lm_sae_results(folder: Path) -> tuple[Path, Path]:
                     "target_norm": 1.0, "dead_by_window": {"6": 30, "12": 12, "20": 7, "25": 5, "50": 2}},
         "activations": {"model": "tiny", "variant": "trained", "site": "mlp.1", "d": D, "token_count": 12345,
                         "weights_sha256": "0123456789abcdef", "corpus_sha256": "f" * 64},
-        "train_config": {"l1_coefficients": list(L1S), "dict_ratios": list(RATIOS), "batch_size": 32, "steps": 50,
+        "train_config": {"architecture": "relu_l1", "sparsities": list(L1S), "dict_ratios": list(RATIOS),
+                         "batch_size": 32, "steps": 50,
                          "lr": 0.001},
         "points": []}))
     write_claims(lm / "claims.json", "lm_sae", "A paper", [
@@ -107,14 +110,15 @@ def test_training_curves_colour_by_alpha_and_style_by_size(run):
 
 
 def test_a_single_alpha_grid_still_draws(run):
-    single = run.history[run.history.l1_coefficient == 0.01]
-    plots.training_curves_figure(single, run.metrics[run.metrics.l1_coefficient == 0.01])
+    single = run.history[run.history.sparsity == 0.01]
+    plots.training_curves_figure(single, run.metrics[run.metrics.sparsity == 0.01])
 
 
 def test_run_summary_and_failures(run):
     assert run_summary_markdown(run.summary) == (
         "**Activations:** model `tiny` (trained), site `mlp.1`, d = 8, 12,345 tokens cached (weights sha256 "
-        "`0123456789ab…`). **Grid:** L1 ∈ [0.001, 0.01, 0.1], J/d ∈ [0.5, 1.0, 2.0], 50 Adam steps of batch 32 at "
+        "`0123456789ab…`). **Grid:** relu_l1 SAEs, sparsity values (L1 coefficients for relu_l1) ∈ [0.001, 0.01, "
+        "0.1], J/d ∈ [0.5, 1.0, 2.0], 50 Adam steps of batch 32 at "
         "lr 0.001; activations scaled by 0.1194 to mean norm 1.0. Dead latents: no activation in the last T = 20 "
         "training batches. Held-out losses on 2,048 tokens of the last shard (never trained on).")
     assert dead_by_window_markdown(run.summary) == (

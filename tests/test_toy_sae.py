@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from superposition.metrics import mmcs
+from superposition.sae import AdamSettings, ArchitectureOptions
 from superposition.sweep import load_sweep
 from superposition.sweep_config import SweepTrainConfig
 from superposition.toy_sae.config import ToyDataConfig, ToyEvaluateConfig
@@ -16,8 +17,9 @@ from superposition.toy_sae.ground_truth import load_ground_truth, make_ground_tr
 from superposition.toy_sae.train import dict_sizes, train_toy_sweep
 
 DATA = ToyDataConfig(n_features=16, dim=8, mean_active=2.0, decay=0.99, seed=0)
-TRAIN = SweepTrainConfig(l1_coefficients=(0.03, 0.3), dict_ratios=(0.5, 1.0, 2.0), batch_size=32, steps=40,
-                         lr=3e-3, seed=0, data_seed=1, log_every=10)
+TRAIN = SweepTrainConfig(architecture="relu_l1", sparsities=(0.03, 0.3), dict_ratios=(0.5, 1.0, 2.0), batch_size=32,
+                         steps=40, lr=3e-3, adam=AdamSettings(), seed=0, data_seed=1, log_every=10,
+                         options=ArchitectureOptions())
 EVALUATE = ToyEvaluateConfig(dead_window=10, eval_samples=256, eval_seed=2)
 
 
@@ -49,12 +51,14 @@ def test_dict_sizes_must_be_whole():
 def test_metrics_table_covers_the_grid_with_consistent_values(stage_outputs):
     folder, table = stage_outputs
     assert list(table.columns) == METRIC_COLUMNS and len(table) == 6
-    assert set(zip(table.l1_coefficient, table.dict_ratio)) == {(a, r) for a in (0.03, 0.3) for r in (0.5, 1.0, 2.0)}
+    assert set(zip(table.sparsity, table.dict_ratio)) == {(a, r) for a in (0.03, 0.3) for r in (0.5, 1.0, 2.0)}
+    assert (table.architecture == "relu_l1").all()
     # MMCS in the table is the metric on the saved decoder.
     sweep, generator = load_sweep(folder / "sweep.safetensors"), load_ground_truth(folder / "ground_truth.safetensors")
-    row = table[(table.l1_coefficient == 0.3) & (table.dict_ratio == 2.0)].iloc[0]
-    assert row.mmcs == pytest.approx(mmcs(sweep.stacks[2].w_dec[1], generator.features), abs=1e-6)
-    np.testing.assert_allclose(table.ssll, table.std_log_reconstruction + table.std_log_l1)
+    row = table[(table.sparsity == 0.3) & (table.dict_ratio == 2.0)].iloc[0]
+    assert row.mmcs == pytest.approx(mmcs(sweep.stacks["relu_l1", 32].w_dec[1], generator.features), abs=1e-6)
+    np.testing.assert_allclose(table.ssll, table.std_log_reconstruction + table.std_log_penalty)
+    assert ((table.fraction_variance_unexplained > 0) & (table.mean_l0 > 0)).all()
     assert table[table.dict_ratio == 2.0].mmcs_with_larger.isna().all()
     assert table[table.dict_ratio < 2.0].mmcs_with_larger.notna().all()
     assert pd.read_csv(folder / "metrics.csv").shape == table.shape
@@ -64,7 +68,7 @@ def test_metrics_json_records_the_training_config(stage_outputs):
     folder, _ = stage_outputs
     payload = json.loads((folder / "metrics.json").read_text())
     assert payload["train_config"]["steps"] == 40 and payload["summary"]["n_models"] == 6
-    assert payload["summary"]["best_l1_ratio_1"] in (0.03, 0.3)
+    assert payload["summary"]["best_sparsity_ratio_1"] in (0.03, 0.3)
 
 
 def test_history_and_recovery_tables(stage_outputs):
@@ -74,9 +78,9 @@ def test_history_and_recovery_tables(stage_outputs):
     recovery = pd.read_csv(folder / "recovery.csv")
     assert sorted(recovery.frequency_group.unique()) == list(range(8))
     # Groups of equal size: their mean is the overall MMCS.
-    means = recovery.groupby(["l1_coefficient", "dict_ratio"]).mmcs.mean()
+    means = recovery.groupby(["sparsity", "dict_ratio"]).mmcs.mean()
     for row in table.itertuples():
-        assert means[(row.l1_coefficient, row.dict_ratio)] == pytest.approx(row.mmcs, abs=1e-6)
+        assert means[(row.sparsity, row.dict_ratio)] == pytest.approx(row.mmcs, abs=1e-6)
 
 
 def test_dead_window_longer_than_training_is_refused(tmp_path, stage_outputs):

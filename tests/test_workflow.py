@@ -102,7 +102,9 @@ def test_claims_json_follows_its_schema_and_reaches_the_scorecard(smoke_run, exp
     schema = yaml.safe_load((smoke_run / "workflow/schemas/claims.schema.yaml").read_text())
     claims = json.loads((smoke_run / f"results/{experiment}/claims.json").read_text())
     jsonschema.validate(claims, schema)
-    assert claims["experiment"] == experiment and claims["n_claims"] == len(claims["claims"]) >= 5
+    primary = [claim for claim in claims["claims"] if not claim["secondary"]]
+    assert claims["experiment"] == experiment and claims["n_claims"] == len(primary) >= 5
+    assert claims["n_secondary"] == len(claims["claims"]) - len(primary)
     scorecard = (smoke_run / "results/scorecard.md").read_text()
     for claim in claims["claims"]:
         assert f"| {experiment} | {claim['id']} |" in scorecard
@@ -111,8 +113,8 @@ def test_claims_json_follows_its_schema_and_reaches_the_scorecard(smoke_run, exp
 def test_metrics_cover_the_whole_grid(smoke_run):
     config = yaml.safe_load((smoke_run / "config.yaml").read_text())["toy_sae"]["train"]
     metrics = json.loads((smoke_run / "results/toy_sae/metrics.json").read_text())
-    grid = {(p["l1_coefficient"], p["dict_ratio"]) for p in metrics["points"]}
-    assert grid == {(a, float(r)) for a in config["l1_coefficients"] for r in config["dict_ratios"]}
+    grid = {(p["sparsity"], p["dict_ratio"]) for p in metrics["points"]}
+    assert grid == {(a, float(r)) for a in config["sparsities"] for r in config["dict_ratios"]}
     assert metrics["summary"]["steps"] == config["steps"]
 
 

@@ -12,8 +12,10 @@ Every failing claim carries a diagnosis, so that a reader can tell a non-replica
 - ``open``: not decided; the evidence then says which experiment would decide it and why it was not run.
 
 ``evidence`` names what in the report supports the diagnosis (a figure, table or appendix experiment) and says
-why. A claim marked ``secondary`` is not one of the paper's own claims (e.g. a comparison the project adds); the
-scorecard counts it apart.
+why. A claim marked ``secondary`` tests another paper's statement on an experiment's data (e.g. the SAE
+architectures of Gao et al. or Bussmann et al. on Sharkey et al.'s toy data): it names its own source, and
+claims.json and the scorecard count it apart from the replicated paper's claims (``n_claims``/``n_passed`` are the
+primary ones).
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ class Claim:
         note: why it could not be tested, or an interpretation we had to make.
         diagnosis: for a failure, one of :data:`DIAGNOSES` (module docstring); None otherwise.
         evidence: for a failure, what in the report supports the diagnosis, and why.
-        secondary: True for a claim that is not one of the paper's own (counted apart on the scorecard).
+        secondary: a claim of another paper tested on this experiment's data; counted apart (see the module).
     """
 
     id: str
@@ -93,7 +95,8 @@ class Claim:
 
 
 def untestable(fields: dict[str, Any], why: str) -> Claim:
-    """A claim (``fields``: id, statement, source, paper_value, rule) that this configuration cannot test."""
+    """A claim (``fields``: id, statement, source, paper_value, rule[, secondary]) that this configuration cannot
+    test."""
     return Claim(**fields, measured=None, measured_summary="—", passed=None, note=f"untestable here: {why}")
 
 
@@ -116,12 +119,16 @@ def write_claims(path: Path | str, experiment: str, paper: str, claims: list[Cla
     undiagnosed = [c.id for c in claims if c.passed is False and (c.diagnosis not in DIAGNOSES or not c.evidence)]
     if undiagnosed:
         raise ValueError(f"failing claims need a diagnosis ({', '.join(DIAGNOSES)}) and evidence: {undiagnosed}")
+    primary = [claim for claim in claims if not claim.secondary]
+    secondary = [claim for claim in claims if claim.secondary]
     payload = {
         "format": CLAIMS_FORMAT,
         "experiment": experiment,
         "paper": paper,
-        "n_claims": sum(not claim.secondary for claim in claims),
-        "n_passed": sum(claim.passed is True for claim in claims if not claim.secondary),
+        "n_claims": len(primary),
+        "n_passed": sum(claim.passed is True for claim in primary),
+        "n_secondary": len(secondary),
+        "n_secondary_passed": sum(claim.passed is True for claim in secondary),
         "claims": [_json_safe(asdict(claim)) for claim in claims],
     }
     atomic_write_json(path, payload)
@@ -147,27 +154,34 @@ def verdict_cell(claim: dict[str, Any]) -> str:
     cell = verdict_symbol(claim["passed"])
     if claim["passed"] is False and claim.get("diagnosis"):
         cell += f" ({_OUTCOME_LABELS[claim['diagnosis']]})"
-    return cell + (" · secondary" if claim.get("secondary") else "")
+    return cell
 
 
-def claims_table_markdown(payload: dict[str, Any]) -> str:
-    """The headline (how many pass) and one table row per claim of a ``claims.json`` payload, as Markdown."""
+def claims_table_markdown(payload: dict[str, Any], secondary: bool = False) -> str:
+    """The headline (how many pass) and one table row per claim of a ``claims.json`` payload, as Markdown: the
+    replicated paper's claims, or (``secondary``) the other papers' claims tested on this data ('' if none)."""
+    claims = [claim for claim in payload["claims"] if claim.get("secondary", False) == secondary]
+    if secondary and not claims:
+        return ""
     rows = [(f"`{claim['id']}` {claim['statement']}", claim["source"], claim["paper_value"], claim["rule"],
-             claim["measured_summary"], verdict_cell(claim)) for claim in payload["claims"]]
-    secondary = sum(bool(claim.get("secondary")) for claim in payload["claims"])
-    extra = f" (and {secondary} secondary claim{'s' * (secondary != 1)} of our own)" if secondary else ""
-    return (f"**{payload['n_passed']} of {payload['n_claims']} claims pass{extra}.**\n\n"
-            + markdown_table(_TABLE_HEADER, rows))
+             claim["measured_summary"] + (f" ({claim['note']})" if secondary and claim["note"] else ""),
+             verdict_cell(claim)) for claim in claims]
+    passed = sum(claim["passed"] is True for claim in claims)
+    what = "secondary claims (not counted in the scorecard's totals)" if secondary else "claims"
+    return f"**{passed} of {len(claims)} {what} pass.**\n\n" + markdown_table(_TABLE_HEADER, rows)
 
 
-def failed_claims(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """The claims of a payload that failed (not the untestable ones)."""
-    return [claim for claim in payload["claims"] if claim["passed"] is False]
+def failed_claims(payload: dict[str, Any], secondary: bool = False) -> list[dict[str, Any]]:
+    """The replicated paper's claims (or the secondary ones) of a payload that failed (not the untestable ones)."""
+    return [claim for claim in payload["claims"]
+            if claim["passed"] is False and claim.get("secondary", False) == secondary]
 
 
-def diagnoses_markdown(payload: dict[str, Any], heading: str = "Where we differ from the paper") -> str:
-    """``### heading``, then per failed claim: its diagnosis, paper vs ours, and the evidence ('' if none failed)."""
-    failed = failed_claims(payload)
+def diagnoses_markdown(payload: dict[str, Any], heading: str = "Where we differ from the paper",
+                       secondary: bool = False) -> str:
+    """``### heading``, then per failed claim (the paper's, or the secondary ones): its diagnosis, paper vs ours,
+    and the evidence ('' if none failed)."""
+    failed = failed_claims(payload, secondary)
     if not failed:
         return ""
     bullets = [f"- **{claim['id']}** ({_OUTCOME_LABELS.get(claim.get('diagnosis'), 'not diagnosed')}): paper: "

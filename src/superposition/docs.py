@@ -69,6 +69,9 @@ def results_block(experiment: Experiment, claims_file: Path) -> str:
         text += "\n\n**Failing claims and their diagnoses**\n\n" + "\n".join(
             f"- `{c['id']}` — {c.get('diagnosis') or 'not diagnosed'}: {c.get('evidence') or c['note']}"
             for c in failures)
+    secondary = claims_table_markdown(payload, secondary=True)
+    if secondary:
+        text += "\n\n**Secondary claims** (other papers' statements on this experiment's data)\n\n" + secondary
     return text
 
 

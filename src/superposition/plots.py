@@ -1,4 +1,5 @@
-"""Pieces shared by every experiment's figures: new figures, the sweep-grid heatmap, empty panels, saving.
+"""Pieces shared by every experiment's figures: new figures, the sweep-grid heatmap (sparsity value × dictionary
+size), empty panels, saving.
 
 Figures are plain :class:`matplotlib.figure.Figure` objects, not registered with pyplot: a library that draws
 them leaves no global state behind. A notebook shows them with :func:`show_figure` after ``%matplotlib inline``
@@ -18,7 +19,8 @@ from matplotlib.figure import Figure
 
 from superposition.io import atomic_path
 
-__all__ = ["new_figure", "grid_matrix", "grid_heatmap", "empty_panel", "save_figure", "show_figure", "SAVE_DPI"]
+__all__ = ["new_figure", "grid_matrix", "grid_heatmap", "empty_panel", "save_figure", "show_figure", "SAVE_DPI",
+           "sparsity_label"]
 
 SAVE_DPI = 130
 
@@ -30,10 +32,20 @@ def new_figure(figsize: tuple[float, float], nrows: int = 1, ncols: int = 1, **s
 
 
 def grid_matrix(table: pd.DataFrame, value: str) -> tuple[np.ndarray, list[float], list[float]]:
-    """``value`` as a (n_ratios, n_l1) matrix, with the sorted ratios (rows) and L1 coefficients (columns)."""
-    pivot = table.pivot_table(index="dict_ratio", columns="l1_coefficient", values=value, dropna=False)
+    """``value`` as a (n_ratios, n_sparsities) matrix, with the sorted ratios (rows) and sparsity values (columns)."""
+    pivot = table.pivot_table(index="dict_ratio", columns="sparsity", values=value, dropna=False)
     pivot = pivot.sort_index().sort_index(axis=1)
     return pivot.to_numpy(dtype=float), pivot.index.tolist(), pivot.columns.tolist()
+
+
+def sparsity_label(table: pd.DataFrame) -> str:
+    """The axis label of a table's sparsity values: its architecture's hyper-parameter (e.g. "L1 coefficient α")."""
+    from superposition.sae import get_architecture
+
+    architectures = sorted(set(table["architecture"])) if "architecture" in table else ["relu_l1"]
+    if len(architectures) != 1:
+        return "sparsity value (" + ", ".join(f"{a}: {get_architecture(a).sparsity_label}" for a in architectures) + ")"
+    return get_architecture(architectures[0]).sparsity_label
 
 
 def _format_number(value: float) -> str:
@@ -45,17 +57,17 @@ def grid_heatmap(
     vmin: float | None = None, vmax: float | None = None, cap: float | None = None, annotate: bool = True,
     ratio_label: str = "dictionary size / G", fmt: str = "{:.2f}",
 ) -> ScalarMappable:
-    """Draw ``value`` over the grid: L1 on x, dictionary ratio on y, both on log-spaced cells (log-log).
+    """Draw ``value`` over the grid: sparsity value on x, dictionary ratio on y, on log-spaced cells (log-log).
 
     ``cap`` clips values from above (the report caps dead-neuron counts at 100); NaN cells stay blank.
     """
-    matrix, ratios, l1s = grid_matrix(table, value)
+    matrix, ratios, sparsities = grid_matrix(table, value)
     if cap is not None:
         matrix = np.minimum(matrix, cap)
     image = ax.imshow(matrix, origin="lower", aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax)
-    ax.set_xticks(range(len(l1s)), [_format_number(v) for v in l1s], rotation=45)
+    ax.set_xticks(range(len(sparsities)), [_format_number(v) for v in sparsities], rotation=45)
     ax.set_yticks(range(len(ratios)), [_format_number(v) for v in ratios])
-    ax.set_xlabel("L1 coefficient α (log scale)")
+    ax.set_xlabel(f"{sparsity_label(table)} (log scale)")
     ax.set_ylabel(f"{ratio_label} (log scale)")
     ax.set_title(title)
     if annotate and matrix.size <= 400:

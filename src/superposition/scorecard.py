@@ -28,11 +28,12 @@ def _claims(claims_files: list[Path]) -> list[tuple[str, dict]]:
             for claim in payload["claims"]]
 
 
-def scorecard_rows(claims_files: list[Path]) -> list[tuple[str, ...]]:
-    """One row per claim: experiment, claim id, source, paper value, our measured summary, verdict (with the
-    diagnosis of a failure)."""
+def scorecard_rows(claims_files: list[Path], secondary: bool = False) -> list[tuple[str, ...]]:
+    """One row per claim (the papers' own, or the secondary ones): experiment, claim id, source, paper value, our
+    measured summary, verdict (with the diagnosis of a failure)."""
     return [(experiment, claim["id"], claim["source"], claim["paper_value"], claim["measured_summary"],
-             verdict_cell(claim)) for experiment, claim in _claims(claims_files)]
+             verdict_cell(claim)) for experiment, claim in _claims(claims_files)
+            if bool(claim.get("secondary")) == secondary]
 
 
 def outcome_counts(claims_files: list[Path], secondary: bool = False) -> dict[str, dict[str, int]]:
@@ -53,9 +54,9 @@ def _totals_table(counts: dict[str, dict[str, int]]) -> str:
     return markdown_table(("experiment", *_OUTCOME_HEADER), rows)
 
 
-def _headline(counts: dict[str, dict[str, int]]) -> str:
+def _headline(counts: dict[str, dict[str, int]], what: str = "claims") -> str:
     total = counts.get("all", dict.fromkeys(OUTCOMES, 0))
-    return (f"{total['passed']} of {sum(total.values())} claims pass; failed by non-replication "
+    return (f"{total['passed']} of {sum(total.values())} {what} pass; failed by non-replication "
             f"{total['non_replication']}, at the scale of this tier {total['scale_limited']}, open {total['open']}; "
             f"untestable {total['untestable']}.")
 
@@ -64,10 +65,11 @@ def scorecard_markdown(claims_files: list[Path]) -> str:
     """The scorecard: outcome totals per experiment and overall, then every claim."""
     counts, secondary = outcome_counts(claims_files), outcome_counts(claims_files, secondary=True)
     parts = ["# Scorecard", "", _headline(counts), "", _totals_table(counts)]
-    if secondary:
-        parts += ["", "Secondary claims (comparisons this project adds, not the papers' own):", "",
-                  _totals_table(secondary)]
     parts += ["", markdown_table(_HEADER, scorecard_rows(claims_files))]
+    if secondary:
+        parts += ["", "## Secondary claims", "",
+                  "Other papers' statements tested on an experiment's data; not counted in the totals above.", "",
+                  _headline(secondary, "secondary claims"), "", _totals_table(secondary), "", markdown_table(_HEADER, scorecard_rows(claims_files, secondary=True))]
     return "\n".join(parts) + "\n"
 
 
@@ -82,7 +84,7 @@ def scorecard_html(claims_files: list[Path]) -> str:
     """The scorecard as a small self-contained HTML page (used in the Snakemake report)."""
     counts = outcome_counts(claims_files)
     totals = [(name, *map(str, values.values())) for name, values in counts.items()]
-    claims = _claims(claims_files)
+    claims = [(e, claim) for e, claim in _claims(claims_files) if not claim.get("secondary")]
     colours = [_COLOURS[outcome(claim)] for _, claim in claims]
     return (f"<html><head><meta charset='utf-8'><title>Scorecard</title></head><body><h1>Scorecard</h1>"
             f"<p>{html.escape(_headline(counts))}</p>{_html_table(('experiment', *_OUTCOME_HEADER), totals)}"

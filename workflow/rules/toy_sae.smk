@@ -49,11 +49,49 @@ rule toy_sae_evaluate:
         "../scripts/toy_sae_evaluate.py"
 
 
+# Secondary (not in the report): the SAE architectures of Gao et al., Bussmann et al. and Rajamanoharan et al.
+# beside Sharkey et al.'s on the same ground truth; a job of its own, so the report's sweep is untouched.
+rule toy_sae_architectures_train:
+    input:
+        ground_truth=rules.toy_sae_data.output.ground_truth,
+    output:
+        sweep="results/toy_sae/architectures/sweep.safetensors",
+    params:
+        train=experiment_config("toy_sae", "architectures")["train"],
+        device=config["device"],
+        code=code_fingerprint("superposition.toy_sae.train"),
+    threads: ALL_CORES
+    resources:
+        gpu=1,
+    log:
+        "logs/toy_sae/architectures_train.log",
+    script:
+        "../scripts/toy_sae_architectures_train.py"
+
+
+rule toy_sae_architectures_evaluate:
+    input:
+        ground_truth=rules.toy_sae_data.output.ground_truth,
+        sweep=rules.toy_sae_architectures_train.output.sweep,
+    output:
+        metrics_csv="results/toy_sae/architectures/metrics.csv",
+        metrics_json="results/toy_sae/architectures/metrics.json",
+    params:
+        evaluate=experiment_config("toy_sae", "architectures")["evaluate"],
+        code=code_fingerprint("superposition.toy_sae.architectures"),
+    threads: ALL_CORES
+    log:
+        "logs/toy_sae/architectures_evaluate.log",
+    script:
+        "../scripts/toy_sae_architectures_evaluate.py"
+
+
 rule toy_sae_claims:
     input:
         metrics_csv=rules.toy_sae_evaluate.output.metrics_csv,
         recovery_csv=rules.toy_sae_evaluate.output.recovery_csv,
         metrics_json=rules.toy_sae_evaluate.output.metrics_json,
+        architectures_csv=rules.toy_sae_architectures_evaluate.output.metrics_csv,
     output:
         claims="results/toy_sae/claims.json",
     params:
@@ -71,6 +109,7 @@ rule toy_sae_report:
         metrics_json=rules.toy_sae_evaluate.output.metrics_json,
         history_csv=rules.toy_sae_evaluate.output.history_csv,
         recovery_csv=rules.toy_sae_evaluate.output.recovery_csv,
+        architectures_csv=rules.toy_sae_architectures_evaluate.output.metrics_csv,
         claims=rules.toy_sae_claims.output.claims,
     output:
         **report_outputs("toy_sae"),

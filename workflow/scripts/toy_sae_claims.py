@@ -1,4 +1,4 @@
-"""Snakemake adapter: test the report's toy-data claims on our metrics -> claims.json."""
+"""Snakemake adapter: test the report's toy-data claims (and the secondary architecture claims) -> claims.json."""
 
 from superposition.claims import verdict
 from superposition.logs import rule_log
@@ -8,6 +8,7 @@ snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 
 with rule_log(snakemake.log[0]) as log:
     for claim in write_toy_sae_claims(snakemake.input.metrics_csv, snakemake.input.recovery_csv,
-                                      snakemake.input.metrics_json, snakemake.output.claims):
-        log.info("%-24s %-5s %s", claim.id, verdict(claim.passed),
+                                      snakemake.input.metrics_json, snakemake.output.claims,
+                                      snakemake.input.architectures_csv):
+        log.info("%-34s %-5s %s%s", claim.id, verdict(claim.passed), "(secondary) " * claim.secondary,
                  claim.measured_summary)

@@ -1,4 +1,4 @@
-"""Configuration of experiment `lm_sae`: the L1 × dictionary-size sweep on language-model activations."""
+"""Configuration of experiment `lm_sae`: the sparsity × dictionary-size sweep on language-model activations."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from superposition.config import ConfigError, param
 from superposition.lm.architecture import check_site, local_architecture, site_width
 from superposition.lm.config import Variant
-from superposition.sweep_config import SweepTrainConfig, check_whole_sizes, check_window
+from superposition.sweep_config import SweepTrainConfig, check_sweep, check_window
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class LMSAEConfig:
     def __post_init__(self) -> None:
         check_window("lm_sae.evaluate.dead_window", self.evaluate.dead_window, "lm_sae.train.steps",
                      self.train.steps)
+        check_sweep("lm_sae.train", self.train, None, "")
 
     def cross_check(self, root: Any) -> None:
         """The model must be one of ``root.lm.models``; where its config is on this machine, the site must exist
@@ -47,5 +48,5 @@ class LMSAEConfig:
         summary = local_architecture(root.lm.models[self.model])
         check_site("lm_sae.site", self.model, self.site, summary)
         if summary is not None:
-            check_whole_sizes("lm_sae.train.dict_ratios", self.train.dict_ratios, site_width(self.site, summary),
-                              f"the width of {self.model}'s {self.site}")
+            check_sweep("lm_sae.train", self.train, site_width(self.site, summary),
+                        f"the width of {self.model}'s {self.site}")

@@ -11,16 +11,17 @@ from superposition.io import atomic_path, atomic_write_json
 from superposition.lm.activations import ActivationReader
 from superposition.lm_sae.config import LMSAEEvaluateConfig
 from superposition.lm_sae.train import split_shards
-from superposition.metrics import standardized_log, summed_standardized_log_loss
 from superposition.runtime import make_generator
 from superposition.sweep import TrainedSweep, load_sweep
 from superposition.sweep_evaluation import (
     count_dead_latents_grid,
     finite_or_none,
-    held_out_losses,
+    held_out_metrics,
     history_table,
     mmcs_with_larger_grid,
+    point_columns,
     points,
+    standardized_within_architecture,
 )
 
 __all__ = ["METRIC_COLUMNS", "evaluate_lm_sweep", "dead_by_window"]
@@ -33,11 +34,11 @@ WINDOW_FRACTIONS = (1 / 8, 1 / 4, 1 / 2, 1)
 def dead_by_window(trained: TrainedSweep, configured: int) -> dict[str, int]:
     """Dead latents over the whole grid for windows T of 1/8 … all of the steps trained, and the configured T."""
     windows = sorted({max(1, round(fraction * trained.steps)) for fraction in WINDOW_FRACTIONS} | {configured})
-    return {str(window): int(count_dead_latents_grid(trained, window).sum()) for window in windows}
+    return {str(window): int(count_dead_latents_grid(trained, window, "lm_sae.evaluate.dead_window").sum()) for window in windows}
 
-METRIC_COLUMNS = ["l1_coefficient", "dict_ratio", "dict_size", "mmcs_with_larger", "dead_latents", "dead_fraction",
-                  "reconstruction_loss", "l1_loss", "fraction_variance_unexplained", "std_log_reconstruction",
-                  "std_log_l1", "ssll"]
+METRIC_COLUMNS = ["architecture", "sparsity", "dict_ratio", "dict_size", "mmcs_with_larger", "dead_latents",
+                  "dead_fraction", "reconstruction_loss", "penalty_loss", "fraction_variance_unexplained", "mean_l0",
+                  "std_log_reconstruction", "std_log_penalty", "ssll"]
 
 
 def evaluate_lm_sweep(activations: Path, sweep: Path, config: LMSAEEvaluateConfig, metrics_csv: Path,
@@ -48,24 +49,16 @@ def evaluate_lm_sweep(activations: Path, sweep: Path, config: LMSAEEvaluateConfi
     _, eval_shards = split_shards(reader, config.eval_shards)
     scale = float(trained.metadata["scale"])
     data = reader.sample(config.eval_tokens, make_generator(config.eval_seed), eval_shards) * scale
-    reconstruction, l1 = held_out_losses(trained, data)
-    # reconstruction is (1/d)·mean ||x − x̂||²; FVU divides the summed error by the summed variance
-    variance = (data - data.mean(dim=0)).pow(2).sum(dim=1).mean().item() / reader.d
-    dead = count_dead_latents_grid(trained, config.dead_window)
-    larger = mmcs_with_larger_grid(trained)
-    std_rec, std_l1 = standardized_log(reconstruction), standardized_log(l1)
-    ssll = summed_standardized_log_loss(reconstruction, l1)
-    rows = []
-    grid = trained.grid
-    for size_index, size in enumerate(grid.dict_sizes):
-        for l1_index, alpha in enumerate(grid.l1_coefficients):
-            at = (size_index, l1_index)
-            rows.append({"l1_coefficient": alpha, "dict_ratio": size / reader.d, "dict_size": size,
-                         "mmcs_with_larger": larger[at], "dead_latents": int(dead[at]),
-                         "dead_fraction": float(dead[at]) / size, "reconstruction_loss": reconstruction[at],
-                         "l1_loss": l1[at], "fraction_variance_unexplained": reconstruction[at] / variance,
-                         "std_log_reconstruction": std_rec[at], "std_log_l1": std_l1[at], "ssll": ssll[at]})
-    table = pd.DataFrame(rows, columns=METRIC_COLUMNS)
+    table = point_columns(trained, reader.d)
+    table["mmcs_with_larger"] = mmcs_with_larger_grid(trained)
+    table["dead_latents"] = count_dead_latents_grid(trained, config.dead_window, "lm_sae.evaluate.dead_window")
+    table["dead_fraction"] = table.dead_latents / table.dict_size
+    for column, values in held_out_metrics(trained, data).items():
+        table[column] = values
+    table["std_log_reconstruction"] = standardized_within_architecture(table, "reconstruction_loss")
+    table["std_log_penalty"] = standardized_within_architecture(table, "penalty_loss")
+    table["ssll"] = table.std_log_reconstruction + table.std_log_penalty
+    table = table[METRIC_COLUMNS]
     with atomic_path(metrics_csv) as temporary:
         table.to_csv(temporary, index=False)
     with atomic_path(history_csv) as temporary:

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-from superposition.plots import grid_heatmap, new_figure
+from superposition.plots import grid_heatmap, new_figure, sparsity_label
 
 __all__ = [
     "side_by_side_figure",
@@ -61,21 +61,25 @@ def fraction_variance_unexplained_figure(lm: pd.DataFrame) -> Figure:
 
 
 def training_curves_figure(history: pd.DataFrame, lm: pd.DataFrame) -> Figure:
-    """Training reconstruction and L1 losses of every model: colour by α (log), line style by dictionary size."""
-    low, high = lm.l1_coefficient.min(), lm.l1_coefficient.max()
+    """Training reconstruction and penalty (L1) losses of every model: colour by sparsity value (log), line style
+    by dictionary size."""
+    low, high = lm.sparsity.min(), lm.sparsity.max()
+    symbol = sparsity_label(lm).split()[-1]  # α, k or λ
     fig, axes = new_figure((12, 4), 1, 2)
-    for (alpha, ratio), part in history.groupby(["l1_coefficient", "dict_ratio"]):
+    for (alpha, ratio), part in history.groupby(["sparsity", "dict_ratio"]):
         # position of α on the grid's log range; the 1e-12 keeps a single-α grid from dividing by zero
         colour = colormaps["viridis"](np.log(alpha / low) / np.log(high / low + 1e-12))
         style = _LINE_STYLES.get(ratio, "-.")
         axes[0].plot(part.step, part.reconstruction_loss, style, color=colour, lw=1)
-        axes[1].plot(part.step, part.l1_loss, style, color=colour, lw=1, label=f"α {alpha:g}, J/d {ratio:g}")
-    for ax, label in zip(axes, ["reconstruction loss (1/d)‖x − x̂‖²", "L1 loss (α/J)‖c‖₁"]):
+        axes[1].plot(part.step, part.penalty_loss, style, color=colour, lw=1,
+                     label=f"{symbol} {alpha:g}, J/d {ratio:g}")
+    penalty = "L1 loss (α/J)‖c‖₁" if symbol == "α" else "penalty loss"
+    for ax, label in zip(axes, ["reconstruction loss (1/d)‖x − x̂‖²", penalty]):
         ax.set_yscale("log")
         ax.set_xlabel("step")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize=6, ncol=2)
-    fig.suptitle("training losses (colour: α; line style: dictionary size)")
+    fig.suptitle(f"training losses (colour: {symbol}; line style: dictionary size)")
     fig.tight_layout()
     return fig

@@ -21,7 +21,7 @@ class LmSaeResults:
     Attributes:
         metrics: ``metrics.csv``, one row per grid point of the language-model sweep.
         toy_metrics: ``metrics.csv`` of experiment `toy_sae`, drawn beside it (Figures 4, 9, 10 of the report).
-        history: ``history.csv``, training losses in long form (step, l1_coefficient, dict_ratio, two losses).
+        history: ``history.csv``, training losses in long form (step, architecture, sparsity, dict_ratio, two losses).
         summary: ``metrics.json`` (``summary``, ``activations``, ``train_config``).
         claims: ``claims.json``.
     """

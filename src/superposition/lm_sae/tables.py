@@ -15,7 +15,8 @@ def run_summary_markdown(summary: dict[str, Any]) -> str:
     return (
         f"**Activations:** model `{activations['model']}` ({activations['variant']}), site `{activations['site']}`, "
         f"d = {activations['d']}, {activations['token_count']:,} tokens cached (weights sha256 "
-        f"`{activations['weights_sha256'][:12]}…`). **Grid:** L1 ∈ {train['l1_coefficients']}, J/d ∈ "
+        f"`{activations['weights_sha256'][:12]}…`). **Grid:** {train['architecture']} SAEs, sparsity values (L1 "
+        f"coefficients for relu_l1) ∈ {train['sparsities']}, J/d ∈ "
         f"{train['dict_ratios']}, {numbers['steps']} Adam steps of batch {train['batch_size']} at lr "
         f"{train['lr']}; activations scaled by {numbers['scale']:.4g} to mean norm {numbers['target_norm']}. "
         f"Dead latents: no activation in the last T = {numbers['dead_window']} training batches. "

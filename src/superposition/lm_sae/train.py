@@ -1,4 +1,4 @@
-"""Training stage of experiment `lm_sae`: the L1 × dictionary-size grid on cached activations."""
+"""Training stage of experiment `lm_sae`: the sparsity × dictionary-size grid on cached activations."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import torch
 
 from superposition.lm.activations import ActivationError, ActivationReader
 from superposition.lm_sae.config import LMSAEConfig
-from superposition.runtime import make_generator, resolve_device
-from superposition.sweep import SweepGrid, TrainedSweep, save_sweep, sizes_from_ratios, train_sweep
+from superposition.runtime import derived_seed, make_generator, resolve_device
+from superposition.sae import get_architecture
+from superposition.sweep import TrainedSweep, save_sweep, train_sweep
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +50,19 @@ def train_lm_sweep(activations: Path, config: LMSAEConfig, device: str, output: 
     train_shards, _ = split_shards(reader, config.evaluate.eval_shards)
     train = config.train
     scale = activation_scale(reader, train_shards, config.target_norm, train.data_seed)
-    grid = SweepGrid(train.l1_coefficients, sizes_from_ratios(reader.d, train.dict_ratios))
+    grids = train.grids_for(reader.d)
+    init = None
+    if any(get_architecture(grid.architecture).needs_data for grid in grids):
+        seed = derived_seed(train.data_seed, "initialisation")
+        init = reader.sample(train.options.init_samples, make_generator(seed), train_shards) * scale
     torch_device = resolve_device(device)
     tokens = sum(reader.manifest["shards"][i]["tokens"] for i in train_shards)
-    log.info("%s: %d training tokens (d=%d), scale %.4g; %d SAEs (%d latents) for %d steps (%.1f epochs) on %s",
-             activations, tokens, reader.d, scale, grid.n_models, grid.total_latents(), train.steps,
-             train.steps * train.batch_size / tokens, torch_device)
+    log.info("%s: %d training tokens (d=%d), scale %.4g; %d %s SAEs (%d latents) for %d steps (%.1f epochs) on %s",
+             activations, tokens, reader.d, scale, grids[0].n_models, train.architecture, grids[0].total_latents(),
+             train.steps, train.steps * train.batch_size / tokens, torch_device)
     trained = train_sweep(scaled_batches(reader, train_shards, train.batch_size, scale, train.data_seed, torch_device),
-                          reader.d, grid, train.steps, train.lr, train.seed, torch_device, train.log_every, progress)
+                          reader.d, grids, train.steps, train.seed, torch_device, train.log_every, progress,
+                          init_data=init)
     trained.metadata.update(train_config=json.dumps(dataclasses.asdict(train)), scale=repr(scale),
                             target_norm=repr(config.target_norm),
                             activations=json.dumps({k: reader.manifest[k] for k in

@@ -7,6 +7,7 @@ that needs a grid point the configuration lacks (e.g. L1 = 0.1 in a smoke run) i
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pandas as pd
 
 from superposition.claims import Claim, untestable, write_claims
 from superposition.io import read_json
+from superposition.toy_sae.architecture_claims import architecture_claims
 from superposition.toy_sae.diagnosis import diagnose
 from superposition.toy_sae.paper import DEAD_FREE_L1, GOLDILOCKS
 
@@ -29,7 +31,7 @@ def _at(table: pd.DataFrame, *, ratio: float | None = None, l1: float | None = N
     if ratio is not None:
         mask &= np.isclose(table.dict_ratio, ratio)
     if l1 is not None:
-        mask &= np.isclose(table.l1_coefficient, l1, rtol=1e-6)
+        mask &= np.isclose(table.sparsity, l1, rtol=1e-6)
     return table[mask]
 
 
@@ -43,10 +45,10 @@ def _fig1_goldilocks(table: pd.DataFrame) -> Claim:
         rule="At ratio 1, the L1 values with MMCS ≥ 0.9 are at least two grid points and include one in "
              "[0.03, 0.3]; the best MMCS at ratio 1 is ≥ 0.95.",
     )
-    row = _at(table, ratio=1.0).sort_values("l1_coefficient")
+    row = _at(table, ratio=1.0).sort_values("sparsity")
     if len(row) < 2:
         return untestable(claim, "the grid has fewer than two L1 values at ratio 1")
-    good = row[row.mmcs >= 0.9].l1_coefficient.tolist()
+    good = row[row.mmcs >= 0.9].sparsity.tolist()
     best = float(row.mmcs.max())
     in_range = [v for v in good if GOLDILOCKS[0] <= v <= GOLDILOCKS[1]]
     passed = len(good) >= 2 and bool(in_range) and best >= 0.95
@@ -64,7 +66,7 @@ def _fig1_extremes(table: pd.DataFrame) -> Claim:
         rule="At ratio 1, MMCS at the smallest and at the largest L1 of the grid are each ≥ 0.1 below the "
              "best MMCS at ratio 1.",
     )
-    row = _at(table, ratio=1.0).sort_values("l1_coefficient")
+    row = _at(table, ratio=1.0).sort_values("sparsity")
     if len(row) < 3:
         return untestable(claim, "the grid has fewer than three L1 values at ratio 1")
     best = float(row.mmcs.max())
@@ -107,13 +109,13 @@ def _fig4_dead(table: pd.DataFrame) -> Claim:
         rule=f"Every grid point with ratio ≤ 1 and L1 ≤ {DEAD_FREE_L1} has 0 dead latents, and at the grid's "
              "largest L1 every ratio ≥ 2 has at least one dead latent.",
     )
-    small = table[(table.dict_ratio <= 1.0 + 1e-9) & (table.l1_coefficient <= DEAD_FREE_L1)]
-    top_l1 = table.l1_coefficient.max()
-    large = table[(table.dict_ratio >= 2.0 - 1e-9) & np.isclose(table.l1_coefficient, top_l1)]
+    small = table[(table.dict_ratio <= 1.0 + 1e-9) & (table.sparsity <= DEAD_FREE_L1)]
+    top_l1 = table.sparsity.max()
+    large = table[(table.dict_ratio >= 2.0 - 1e-9) & np.isclose(table.sparsity, top_l1)]
     if small.empty or large.empty:
         return untestable(claim, "the grid lacks ratio ≤ 1 with L1 ≤ 0.18, or ratios ≥ 2")
     offenders = [f"×{r:g}, L1 {a:.3g}: {int(d)}" for r, a, d in
-                 zip(small.dict_ratio, small.l1_coefficient, small.dead_latents) if d > 0]
+                 zip(small.dict_ratio, small.sparsity, small.dead_latents) if d > 0]
     dead_large = {f"×{r:g}": int(d) for r, d in zip(large.dict_ratio, large.dead_latents)}
     passed = not offenders and all(d > 0 for d in dead_large.values())
     summary = (f"dead at ratio ≤ 1, L1 ≤ {DEAD_FREE_L1}: {'; '.join(offenders) or 'none'}; at L1 {top_l1:.3g}: "
@@ -136,10 +138,10 @@ def _fig10_mmcs_larger(table: pd.DataFrame) -> Claim:
         return untestable(claim, "no ratio-1 dictionary has a larger one in the grid")
     best = finite.loc[finite.mmcs_with_larger.idxmax()]
     passed = math.isclose(float(best.dict_ratio), 1.0)
-    return Claim(**claim, measured={"peak_ratio": float(best.dict_ratio), "peak_l1": float(best.l1_coefficient),
+    return Claim(**claim, measured={"peak_ratio": float(best.dict_ratio), "peak_l1": float(best.sparsity),
                                     "peak_value": float(best.mmcs_with_larger)},
                  measured_summary=f"peak {best.mmcs_with_larger:.3f} at ×{best.dict_ratio:g}, "
-                                  f"L1 {best.l1_coefficient:.3g}", passed=passed)
+                                  f"L1 {best.sparsity:.3g}", passed=passed)
 
 
 def _fig3_best_l1(table: pd.DataFrame) -> Claim:
@@ -155,8 +157,8 @@ def _fig3_best_l1(table: pd.DataFrame) -> Claim:
     ratios = sorted(upper.dict_ratio.unique())
     if len(ratios) < 2:
         return untestable(claim, "fewer than two ratios ≥ 1 in the grid")
-    best_l1 = {float(r): float(upper[np.isclose(upper.dict_ratio, r)].sort_values("l1_coefficient")
-                               .set_index("l1_coefficient").mmcs.idxmax()) for r in ratios}
+    best_l1 = {float(r): float(upper[np.isclose(upper.dict_ratio, r)].sort_values("sparsity")
+                               .set_index("sparsity").mmcs.idxmax()) for r in ratios}
     values = list(best_l1.values())
     passed = all(b >= a for a, b in zip(values, values[1:]))
     return Claim(**claim, measured={"best_l1_by_ratio": best_l1},
@@ -164,16 +166,26 @@ def _fig3_best_l1(table: pd.DataFrame) -> Claim:
 
 
 def toy_sae_claims(table: pd.DataFrame, recovery: pd.DataFrame, train_config: dict) -> list[Claim]:
-    """All claims of the toy-data section, evaluated on the metrics table of the sweep; a failure's diagnosis
-    reads the recovery-by-frequency table and the training settings."""
-    claims = [_fig1_goldilocks(table), _fig1_extremes(table), _fig2_dict_size(table), _fig4_dead(table),
-              _fig10_mmcs_larger(table), _fig3_best_l1(table)]
-    return [diagnose(c, table, recovery, train_config) if c.passed is False else c for c in claims]
+    """All claims of the toy-data section, evaluated on the relu_l1 rows of the sweep's metrics table (the report's
+    SAE; its sparsity value is the L1 coefficient); a failure's diagnosis reads the recovery-by-frequency table and
+    the training settings. A sweep of another architecture leaves them untestable."""
+    relu_l1 = table[table.architecture == "relu_l1"] if "architecture" in table else table
+    claims = [_fig1_goldilocks(relu_l1), _fig1_extremes(relu_l1), _fig2_dict_size(relu_l1), _fig4_dead(relu_l1),
+              _fig10_mmcs_larger(relu_l1), _fig3_best_l1(relu_l1)]
+    if relu_l1.empty:
+        trained = ", ".join(sorted(set(table.architecture))) or "nothing"
+        return [dataclasses.replace(claim, note=f"untestable here: the report's claims concern the L1-penalised "
+                                                f"SAE (relu_l1); this sweep trained {trained}") for claim in claims]
+    return [diagnose(c, relu_l1, recovery, train_config) if c.passed is False else c for c in claims]
 
 
-def write_toy_sae_claims(metrics_csv: Path, recovery_csv: Path, metrics_json: Path, output: Path) -> list[Claim]:
-    """Evaluate the claims on ``metrics.csv`` and write ``claims.json``."""
+def write_toy_sae_claims(metrics_csv: Path, recovery_csv: Path, metrics_json: Path, output: Path,
+                         architectures_csv: Path | None = None) -> list[Claim]:
+    """Evaluate the report's claims on ``metrics.csv`` (and the secondary architecture claims on
+    ``architectures_csv``) and write ``claims.json``."""
     claims = toy_sae_claims(pd.read_csv(metrics_csv), pd.read_csv(recovery_csv),
                             read_json(metrics_json)["train_config"])
+    if architectures_csv is not None:
+        claims += architecture_claims(pd.read_csv(architectures_csv))
     write_claims(output, "toy_sae", PAPER, claims)
     return claims

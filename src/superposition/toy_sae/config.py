@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from superposition.config import ConfigError, param
-from superposition.sweep_config import SweepTrainConfig, check_whole_sizes, check_window
+from superposition.sweep_config import MultiSweepTrainConfig, SweepTrainConfig, check_sweep, check_window
 
 
 @dataclass(frozen=True)
@@ -31,19 +31,32 @@ class ToyEvaluateConfig:
 
 
 @dataclass(frozen=True)
+class ToyArchitecturesConfig:
+    """Secondary (not in the report): the SAE architectures of Gao et al., Bussmann et al. and Rajamanoharan et
+    al. beside Sharkey et al.'s, each over a grid of its sparsity values, on the same toy data and ground truth."""
+
+    train: MultiSweepTrainConfig = param("the architectures' grids, trained as one computation")
+    evaluate: ToyEvaluateConfig = param("metrics")
+
+
+@dataclass(frozen=True)
 class ToySAEConfig:
     """Experiment `toy_sae`: toy-data SAE sweeps of Sharkey, Braun & Millidge (2022)."""
 
     data: ToyDataConfig = param("toy data generator")
     train: SweepTrainConfig = param("sweep grid and training")
     evaluate: ToyEvaluateConfig = param("metrics")
+    architectures: ToyArchitecturesConfig = param("secondary comparison of SAE architectures on the ground truth")
 
     def __post_init__(self) -> None:
         if self.data.mean_active > self.data.n_features:
             raise ConfigError(f"config keys 'toy_sae.data.mean_active' ({self.data.mean_active}) and "
                               f"'toy_sae.data.n_features' ({self.data.n_features}): a sample cannot have more active "
                               "features than there are")
-        check_whole_sizes("toy_sae.train.dict_ratios", self.train.dict_ratios, self.data.n_features,
-                          "toy_sae.data.n_features")
+        check_sweep("toy_sae.train", self.train, self.data.n_features, "toy_sae.data.n_features")
         check_window("toy_sae.evaluate.dead_window", self.evaluate.dead_window, "toy_sae.train.steps",
                      self.train.steps)
+        check_sweep("toy_sae.architectures.train", self.architectures.train, self.data.n_features,
+                    "toy_sae.data.n_features")
+        check_window("toy_sae.architectures.evaluate.dead_window", self.architectures.evaluate.dead_window,
+                     "toy_sae.architectures.train.steps", self.architectures.train.steps)

@@ -15,11 +15,11 @@ __all__ = ["dead_latents_evidence", "mmcs_with_larger_evidence", "claim_evidence
 
 def dead_latents_evidence(metrics: pd.DataFrame, train_config: dict[str, Any]) -> str:
     """Where dictionaries no larger than G have dead latents below the report's dead-free L1, and why (lr)."""
-    small = metrics[(metrics.dict_ratio <= 1) & (metrics.l1_coefficient <= DEAD_FREE_L1) & (metrics.dead_latents > 0)]
+    small = metrics[(metrics.dict_ratio <= 1) & (metrics.sparsity <= DEAD_FREE_L1) & (metrics.dead_latents > 0)]
     share = ", ".join(f"{int(r.dead_latents)} of {int(r.dict_size)} latents "
-                      f"({100 * r.dead_latents / r.dict_size:.1f} %) at ×{r.dict_ratio:g}, α = {r.l1_coefficient:.3g}"
+                      f"({100 * r.dead_latents / r.dict_size:.1f} %) at ×{r.dict_ratio:g}, α = {r.sparsity:.3g}"
                       for r in small.itertuples())
-    text = (f"Dead latents where the report has none: {share or 'none'}, all at α ≥ {small.l1_coefficient.min():.3g}, "
+    text = (f"Dead latents where the report has none: {share or 'none'}, all at α ≥ {small.sparsity.min():.3g}, "
             "close to where the report's dead-free region ends (α ≈ 0.177 at ×1).")
     if train_config["lr"] > PAPER_TRAIN["lr"]:
         text += (f" This run's learning rate is {train_config['lr'] / PAPER_TRAIN['lr']:g}× the paper's; in our "
@@ -31,9 +31,9 @@ def mmcs_with_larger_evidence(metrics: pd.DataFrame, recovery: pd.DataFrame) -> 
     """Which features the dictionary at the peak of MMCS-with-larger recovers (frequent half vs rare half)."""
     peak = metrics.loc[metrics.mmcs_with_larger.idxmax()]
     rows = recovery[np.isclose(recovery.dict_ratio, peak.dict_ratio)
-                    & np.isclose(recovery.l1_coefficient, peak.l1_coefficient)]
+                    & np.isclose(recovery.sparsity, peak.sparsity)]
     half = len(rows) // 2  # the groups run from the most frequent features to the rarest
-    return (f"The peak sits at ×{peak.dict_ratio:g}, α = {peak.l1_coefficient:.3g}. That dictionary recovers the more "
+    return (f"The peak sits at ×{peak.dict_ratio:g}, α = {peak.sparsity:.3g}. That dictionary recovers the more "
             f"frequent half of the features (MMCS {rows.mmcs.iloc[:half].mean():.2f}) and misses the rarer half "
             f"({rows.mmcs.iloc[half:].mean():.2f}); the larger dictionaries learn the same frequent features, so "
             "the small one matches them almost exactly. The report's argument expects a too-small dictionary to "

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from superposition.plots import grid_heatmap, new_figure
+from superposition.plots import grid_heatmap, new_figure, sparsity_label
 from superposition.toy_sae.paper import GOLDILOCKS
 
 __all__ = [
@@ -27,9 +27,10 @@ __all__ = [
     "recovery_by_frequency_figure",
 ]
 
-LOSS_TITLES = {"reconstruction_loss": "Fig. 5: reconstruction loss (J = G)", "l1_loss": "Fig. 6: L1 loss (J = G)"}
+LOSS_TITLES = {"reconstruction_loss": "Fig. 5: reconstruction loss (J = G)",
+               "penalty_loss": "Fig. 6: {penalty} (J = G)"}
 STANDARDIZED_TITLES = {"std_log_reconstruction": "Fig. 7: standardized log reconstruction loss",
-                       "std_log_l1": "Fig. 8: standardized log L1 loss", "ssll": "Fig. 9: SSLL (sum of the two)"}
+                       "std_log_penalty": "Fig. 8: standardized log {penalty}", "ssll": "Fig. 9: SSLL (sum of the two)"}
 _LINE_SIZE, _GRID_SIZE = (5.5, 3.6), (7, 4.2)
 
 
@@ -40,7 +41,13 @@ def nearest_l1(values: pd.Series | list[float], target: float) -> float:
 
 
 def _ratio_one(metrics: pd.DataFrame) -> pd.DataFrame:
-    return metrics[np.isclose(metrics.dict_ratio, 1.0)].sort_values("l1_coefficient")
+    return metrics[np.isclose(metrics.dict_ratio, 1.0)].sort_values("sparsity")
+
+
+def penalty_name(metrics: pd.DataFrame) -> str:
+    """What the penalty column holds: the report's "L1 loss" for relu_l1, else the architecture's penalty."""
+    architectures = set(metrics["architecture"]) if "architecture" in metrics else {"relu_l1"}
+    return "L1 loss" if architectures == {"relu_l1"} else "penalty loss"
 
 
 def mmcs_vs_l1_figure(metrics: pd.DataFrame) -> Figure:
@@ -48,10 +55,10 @@ def mmcs_vs_l1_figure(metrics: pd.DataFrame) -> Figure:
     ratio_one = _ratio_one(metrics)
     fig, ax = new_figure(_LINE_SIZE)
     ax.axvspan(*GOLDILOCKS, color="tab:green", alpha=0.12, label="report's Goldilocks zone")
-    ax.plot(ratio_one.l1_coefficient, ratio_one.mmcs, "o-", label="ours, J = G")
+    ax.plot(ratio_one.sparsity, ratio_one.mmcs, "o-", label="ours, J = G")
     ax.set_xscale("log")
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("L1 coefficient α")
+    ax.set_xlabel(sparsity_label(metrics))
     ax.set_ylabel("MMCS with ground truth")
     ax.set_title("Fig. 1: MMCS vs α (J = G)")
     ax.grid(alpha=0.3)
@@ -61,8 +68,8 @@ def mmcs_vs_l1_figure(metrics: pd.DataFrame) -> Figure:
 
 def mmcs_vs_ratio_figure(metrics: pd.DataFrame, target_l1: float = 0.1) -> Figure:
     """Figure 2: MMCS against dictionary size at the grid's α nearest ``target_l1`` (the report's 0.1)."""
-    alpha = nearest_l1(metrics.l1_coefficient, target_l1)
-    at_alpha = metrics[np.isclose(metrics.l1_coefficient, alpha)].sort_values("dict_ratio")
+    alpha = nearest_l1(metrics.sparsity, target_l1)
+    at_alpha = metrics[np.isclose(metrics.sparsity, alpha)].sort_values("dict_ratio")
     fig, ax = new_figure(_LINE_SIZE)
     ax.plot(at_alpha.dict_ratio, at_alpha.mmcs, "o-")
     ax.axvline(1.0, color="grey", ls=":", label="J = G")
@@ -93,27 +100,28 @@ def dead_latents_figure(metrics: pd.DataFrame, dead_window: int) -> Figure:
                         cmap="magma", vmin=0, vmax=100, cap=100, fmt="{:.0f}")
 
 
-def loss_vs_l1_figure(metrics: pd.DataFrame, column: Literal["reconstruction_loss", "l1_loss"]) -> Figure:
+def loss_vs_l1_figure(metrics: pd.DataFrame, column: Literal["reconstruction_loss", "penalty_loss"]) -> Figure:
     """Figures 5 and 6: a held-out loss against α at J = G (log-log; zero losses left out)."""
     ratio_one = _ratio_one(metrics)
     positive = ratio_one[ratio_one[column] > 0]  # log scale: an L1 loss of exactly 0 (all latents off) has no place
     fig, ax = new_figure(_LINE_SIZE)
-    ax.plot(positive.l1_coefficient, positive[column], "o-")
+    ax.plot(positive.sparsity, positive[column], "o-")
     ax.axvspan(*GOLDILOCKS, color="tab:green", alpha=0.12)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("L1 coefficient α")
-    ax.set_ylabel(column.replace("_", " "))
-    ax.set_title(LOSS_TITLES[column])
+    ax.set_xlabel(sparsity_label(metrics))
+    ax.set_ylabel(column.replace("penalty_loss", penalty_name(metrics)).replace("_", " "))
+    ax.set_title(LOSS_TITLES[column].format(penalty=penalty_name(metrics)))
     ax.grid(alpha=0.3)
     return fig
 
 
 def standardized_loss_figure(
-    metrics: pd.DataFrame, column: Literal["std_log_reconstruction", "std_log_l1", "ssll"],
+    metrics: pd.DataFrame, column: Literal["std_log_reconstruction", "std_log_penalty", "ssll"],
 ) -> Figure:
     """Figures 7–9: a standardized log loss, or SSLL (their sum), over the grid."""
-    return _grid_figure(metrics, column, STANDARDIZED_TITLES[column], cmap="coolwarm")
+    return _grid_figure(metrics, column, STANDARDIZED_TITLES[column].format(penalty=penalty_name(metrics)),
+                        cmap="coolwarm")
 
 
 def mmcs_with_larger_figure(metrics: pd.DataFrame) -> Figure:
@@ -122,14 +130,15 @@ def mmcs_with_larger_figure(metrics: pd.DataFrame) -> Figure:
 
 
 def training_curves_figure(history: pd.DataFrame) -> Figure:
-    """Training reconstruction and L1 losses at J = G, one line per α (log y)."""
+    """Training reconstruction and penalty (L1) losses at J = G, one line per sparsity value (log y)."""
     fig, axes = new_figure((10, 3.6), 1, 2, sharex=True)
     curves = history[np.isclose(history.dict_ratio, 1.0)]
-    for alpha, group in curves.groupby("l1_coefficient"):
-        axes[0].plot(group.step, group.reconstruction_loss, label=f"α = {alpha:.3g}")
+    symbol = sparsity_label(history).split()[-1]  # α, k or λ
+    for alpha, group in curves.groupby("sparsity"):
+        axes[0].plot(group.step, group.reconstruction_loss, label=f"{symbol} = {alpha:.3g}")
         # log scale: clip the L1 loss of a dictionary that switched off every latent
-        axes[1].plot(group.step, group.l1_loss.clip(lower=1e-12), label=f"α = {alpha:.3g}")
-    for ax, label in zip(axes, ["reconstruction loss", "L1 loss"]):
+        axes[1].plot(group.step, group.penalty_loss.clip(lower=1e-12), label=f"{symbol} = {alpha:.3g}")
+    for ax, label in zip(axes, ["reconstruction loss", penalty_name(history)]):
         ax.set_yscale("log")
         ax.set_xlabel("step")
         ax.set_ylabel(label)
@@ -141,11 +150,12 @@ def training_curves_figure(history: pd.DataFrame) -> Figure:
 
 def recovery_by_frequency_figure(metrics: pd.DataFrame, recovery: pd.DataFrame) -> Figure:
     """MMCS within eighths of the features ordered by frequency, for each dictionary size at its best α."""
-    best = metrics.loc[metrics.groupby("dict_ratio").mmcs.idxmax(), ["dict_ratio", "l1_coefficient"]]
+    best = metrics.loc[metrics.groupby("dict_ratio").mmcs.idxmax(), ["dict_ratio", "sparsity"]]
+    symbol = sparsity_label(metrics).split()[-1]
     fig, ax = new_figure((6, 3.8))
     for ratio, alpha in best.itertuples(index=False):
-        rows = recovery[np.isclose(recovery.dict_ratio, ratio) & np.isclose(recovery.l1_coefficient, alpha)]
-        ax.plot(rows.frequency_group, rows.mmcs, "o-", label=f"J/G = {ratio:g} (α = {alpha:.3g})")
+        rows = recovery[np.isclose(recovery.dict_ratio, ratio) & np.isclose(recovery.sparsity, alpha)]
+        ax.plot(rows.frequency_group, rows.mmcs, "o-", label=f"J/G = {ratio:g} ({symbol} = {alpha:.3g})")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

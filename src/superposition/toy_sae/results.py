@@ -19,11 +19,13 @@ class ToySaeResults:
     """Everything the report draws, as written by the evaluation and claims rules.
 
     Attributes:
-        metrics: ``metrics.csv``, one row per grid point (l1_coefficient, dict_ratio, mmcs, dead_latents, ...).
+        metrics: ``metrics.csv``, one row per grid point (architecture, sparsity, dict_ratio, mmcs, dead_latents, ...).
         summary: ``metrics.json`` (``summary``, ``train_config``, ``points``).
-        history: ``training_history.csv`` in long form (step, l1_coefficient, dict_ratio, two losses).
-        recovery: ``recovery_by_frequency.csv`` (l1_coefficient, dict_ratio, frequency_group, mmcs).
+        history: ``training_history.csv`` in long form (step, architecture, sparsity, dict_ratio, two losses).
+        recovery: ``recovery_by_frequency.csv`` (architecture, sparsity, dict_ratio, frequency_group, mmcs).
         claims: ``claims.json``.
+        architectures: ``architectures/metrics.csv``, the secondary architecture comparison (one row per SAE:
+            architecture, sparsity, dict_ratio, mean_l0, mmcs, fraction_variance_unexplained, ...).
     """
 
     metrics: pd.DataFrame
@@ -31,6 +33,7 @@ class ToySaeResults:
     history: pd.DataFrame
     recovery: pd.DataFrame
     claims: dict[str, Any]
+    architectures: pd.DataFrame
 
     @property
     def train_config(self) -> dict[str, Any]:
@@ -49,4 +52,5 @@ def load_toy_sae_results(results_dir: Path | str) -> ToySaeResults:
     return ToySaeResults(metrics=pd.read_csv(results / "metrics.csv"), summary=read_json(results / "metrics.json"),
                          history=pd.read_csv(results / "training_history.csv"),
                          recovery=pd.read_csv(results / "recovery_by_frequency.csv"),
-                         claims=read_claims(results / "claims.json"))
+                         claims=read_claims(results / "claims.json"),
+                         architectures=pd.read_csv(results / "architectures" / "metrics.csv"))
