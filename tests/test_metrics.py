@@ -66,6 +66,10 @@ def test_mmcs_with_larger_averages_over_the_larger_dictionaries():
     # Size 3 against size 4: e1 -> 1, e2 -> 1/√2, e3 -> 1/√2.
     assert values[3] == pytest.approx((1 + 2 / math.sqrt(2)) / 3)
     assert math.isnan(values[4])
+    # The authors' code: the next larger dictionary only (size 2 against size 3 contains both exactly).
+    following = mmcs_with_larger({2: small, 3: medium, 4: large}, next_only=True)
+    assert following[2] == pytest.approx(1.0) and following[3] == pytest.approx(values[3])
+    assert math.isnan(following[4])
 
 
 def test_count_dead_latents_known_answer():

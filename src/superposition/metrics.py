@@ -45,16 +45,18 @@ def mmcs(learned: torch.Tensor, reference: torch.Tensor) -> float:
     return max_cosine_similarity(learned, reference).mean().item()
 
 
-def mmcs_with_larger(dictionaries: Mapping[int, torch.Tensor]) -> dict[int, float]:
-    """Method 3 of the report: each dictionary against every larger one trained at the same L1.
+def mmcs_with_larger(dictionaries: Mapping[int, torch.Tensor], next_only: bool = False) -> dict[int, float]:
+    """Method 3 of the report: each dictionary against the larger ones trained at the same L1.
 
     ``dictionaries`` maps size J to its (J, h) elements. For size J the value is the mean over sizes J' > J of
-    ``MMCS(D_J', D_J)`` (the smaller dictionary plays the ground truth); NaN for the largest size.
+    ``MMCS(D_J', D_J)`` (the smaller dictionary plays the ground truth), as the report's Figure 10 caption says;
+    with ``next_only``, ``MMCS(D_J', D_J)`` for the next larger size J' alone, as the authors' public code
+    computes it. NaN for the largest size.
     """
     sizes = sorted(dictionaries)
     result: dict[int, float] = {}
     for index, size in enumerate(sizes):
-        larger = sizes[index + 1 :]
+        larger = sizes[index + 1 : index + 2] if next_only else sizes[index + 1 :]
         values = [mmcs(dictionaries[other], dictionaries[size]) for other in larger]
         result[size] = float(np.mean(values)) if values else math.nan
     return result

@@ -89,14 +89,14 @@ def count_dead_latents_grid(trained: TrainedSweep, window: int, window_key: str)
                            for grid in trained.grids for size in grid.dict_sizes])
 
 
-def mmcs_with_larger_grid(trained: TrainedSweep) -> np.ndarray:
-    """MMCS of each dictionary with the larger dictionaries of the same architecture and sparsity value, per grid
-    point (points() order); NaN for the largest size."""
+def mmcs_with_larger_grid(trained: TrainedSweep, next_only: bool = False) -> np.ndarray:
+    """MMCS of each dictionary with the larger dictionaries (``next_only``: the next larger one) of the same
+    architecture and sparsity value, per grid point (points() order); NaN for the largest size."""
     values = {}
     for grid in trained.grids:
         for index in range(len(grid.sparsities)):
             larger = mmcs_with_larger({size: trained.stacks[grid.architecture, size].w_dec[index]
-                                       for size in grid.dict_sizes})
+                                       for size in grid.dict_sizes}, next_only)
             for size, value in larger.items():
                 values[grid.architecture, size, index] = value
     return np.array([values[p.architecture, p.dict_size, p.sparsity_index] for p in trained.points()])

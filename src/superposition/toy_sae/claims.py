@@ -131,17 +131,26 @@ def _fig10_mmcs_larger(table: pd.DataFrame) -> Claim:
                   "the right size (ratio 1) and the L1 coefficient is optimal.",
         source="Figure 10; 'Method 3'",
         paper_value="peak at Dict Size 1.0",
-        rule="The grid maximum of MMCS-with-larger lies at ratio 1.",
+        rule="The grid maximum of MMCS-with-larger (the caption's definition: the mean over all larger "
+             "dictionaries) lies at ratio 1.",
     )
     finite = table[np.isfinite(table.mmcs_with_larger)]
     if finite.empty or _at(finite, ratio=1.0).empty:
         return untestable(claim, "no ratio-1 dictionary has a larger one in the grid")
     best = finite.loc[finite.mmcs_with_larger.idxmax()]
     passed = math.isclose(float(best.dict_ratio), 1.0)
-    return Claim(**claim, measured={"peak_ratio": float(best.dict_ratio), "peak_l1": float(best.sparsity),
-                                    "peak_value": float(best.mmcs_with_larger)},
-                 measured_summary=f"peak {best.mmcs_with_larger:.3f} at ×{best.dict_ratio:g}, "
-                                  f"L1 {best.sparsity:.3g}", passed=passed)
+    measured = {"peak_ratio": float(best.dict_ratio), "peak_l1": float(best.sparsity),
+                "peak_value": float(best.mmcs_with_larger)}
+    summary = f"peak {best.mmcs_with_larger:.3f} at ×{best.dict_ratio:g}, L1 {best.sparsity:.3g}"
+    # The authors' code compares with the next larger dictionary only; recorded beside the report's definition
+    # (the rule reads the report's caption), so a reader sees whether the definition decides the outcome.
+    if "mmcs_with_next_larger" in table and np.isfinite(table.mmcs_with_next_larger).any():
+        following = table.loc[table.mmcs_with_next_larger.idxmax()]
+        measured["next_larger_peak_ratio"] = float(following.dict_ratio)
+        measured["next_larger_peak_l1"] = float(following.sparsity)
+        summary += (f"; authors' code (next larger only): peak {following.mmcs_with_next_larger:.3f} at "
+                    f"×{following.dict_ratio:g}, L1 {following.sparsity:.3g}")
+    return Claim(**claim, measured=measured, measured_summary=summary, passed=passed)
 
 
 def _fig3_best_l1(table: pd.DataFrame) -> Claim:

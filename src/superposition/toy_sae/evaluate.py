@@ -33,8 +33,8 @@ __all__ = [
     "sweep_metrics",
 ]
 
-METRIC_COLUMNS = ["architecture", "sparsity", "dict_ratio", "dict_size", "mmcs", "mmcs_with_larger", "dead_latents",
-                  "reconstruction_loss", "penalty_loss", "std_log_reconstruction", "std_log_penalty", "ssll",
+METRIC_COLUMNS = ["architecture", "sparsity", "dict_ratio", "dict_size", "mmcs", "mmcs_with_larger",
+                  "mmcs_with_next_larger", "dead_latents", "reconstruction_loss", "penalty_loss", "std_log_reconstruction", "std_log_penalty", "ssll",
                   "mean_l0", "fraction_variance_unexplained"]
 
 
@@ -63,6 +63,7 @@ def sweep_metrics(trained: TrainedSweep, generator: ToyDataGenerator, config: To
                              for point in trained.points()])  # (n_points, G)
     table["mmcs"] = best_cosines.mean(axis=-1)
     table["mmcs_with_larger"] = mmcs_with_larger_grid(trained)
+    table["mmcs_with_next_larger"] = mmcs_with_larger_grid(trained, next_only=True)  # the authors' code (appendix)
     table["dead_latents"] = count_dead_latents_grid(trained, config.dead_window, "toy_sae.evaluate.dead_window")
     for column, values in held_out.items():
         table[column] = values
