@@ -85,11 +85,20 @@ def kill_until_done(workdir: Path, command: list[str], environment: dict[str, st
                     process.wait()
                     report.kills += 1
                     continue
-            if process.wait(timeout=max(1.0, deadline - time.monotonic())) != 0:
+            try:
+                returncode = process.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                raise AssertionError(f"run {report.runs} did not finish within {timeout:.0f} s; see "
+                                     f"{workdir / 'faults.out'}") from None
+            if returncode != 0:
                 raise AssertionError(f"run {report.runs} after {report.kills} kill(s) failed; see "
                                      f"{workdir / 'faults.out'}")
             if report.kills >= kills:
                 return report
+            # The run finished before the next kill: rerunning a complete DAG would never give one.
+            raise AssertionError(f"the run finished after {report.kills} of {kills} kill(s): the aimed job "
+                                 f"{aim!r} is not upstream of the target, or the DAG is too short for the kills")
 
 
 def output_digests(workdir: Path) -> dict[str, str]:

@@ -260,10 +260,11 @@ def test_a_run_killed_at_random_moments_recovers_with_the_same_command(smoke_run
     same command finishes the work, every output parses, nothing temporary is left, and every output that must
     be reproducible equals the clean run's byte for byte. `make test-faults` runs the whole DAG, 20 kills."""
     kills = int(os.environ.get("FAULT_KILLS", "3"))
-    target = os.environ.get("FAULT_TARGET", "results/tms/claims.json")
+    target = os.environ.get("FAULT_TARGET", "results/tms/report.html")  # downstream of both aimed jobs
     workdir = make_smoke_workdir(REPO, tmp_path)
     command = ["snakemake", "--cores", "2", *([] if target == "all" else [target])]
-    aimed = ("toy_sae_train", "render_report") if target == "all" else ("tms_train", "render_report")
+    # make test's three kills are all aimed (a random one could land after the short target finished).
+    aimed = ("toy_sae_train", "render_report") if target == "all" else ("tms_train", "tms_analyze", "render_report")
     report = kill_until_done(workdir, command, _environment(), kills, int(os.environ.get("FAULT_SEED", "0")),
                              aimed=aimed)
     print(f"\nfault injection: {report.summary()}")
