@@ -11,6 +11,8 @@ matmul is the one dense operation), which is what makes 20 SAEs of 3,072 latents
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -47,6 +49,18 @@ class CellSAEs:
     def tensors(self) -> dict[str, torch.Tensor]:
         return {"w_enc": self.w_enc, "b_enc": self.b_enc, "w_dec": self.w_dec, "b_dec": self.b_dec,
                 "target_variance": self.target_variance}
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run the block on one CPU thread: torch's parallel ``index_add_`` is up to 10× slower than the serial one when
+    the cores are shared (its threads wait on each other), and the scatter is cheap next to the matmul."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 @torch.no_grad()
@@ -87,10 +101,11 @@ def topk_gradients(x: torch.Tensor, saes: CellSAEs, cell: int, grads: dict[str, 
     flat = index.reshape(-1)
     for name in ("w_enc", "b_enc", "w_dec", "b_dec"):
         grads[name][cell].zero_()
-    grads["w_dec"][cell].index_add_(0, flat, (values[..., None] * grad_out[:, None, :]).reshape(-1, dim))
     grad_pre = torch.einsum("bd,bkd->bk", grad_out, dec_rows) * (chosen > 0)  # (B, k)
-    grads["w_enc"][cell].index_add_(0, flat, (grad_pre[..., None] * centred[:, None, :]).reshape(-1, dim))
-    grads["b_enc"][cell].index_add_(0, flat, grad_pre.reshape(-1))
+    with one_thread() if x.device.type == "cpu" else nullcontext():
+        grads["w_dec"][cell].index_add_(0, flat, (values[..., None] * grad_out[:, None, :]).reshape(-1, dim))
+        grads["w_enc"][cell].index_add_(0, flat, (grad_pre[..., None] * centred[:, None, :]).reshape(-1, dim))
+        grads["b_enc"][cell].index_add_(0, flat, grad_pre.reshape(-1))
     enc_rows = w_enc[index]  # (B, k, d)
     grads["b_dec"][cell].copy_(grad_out.sum(dim=0) - torch.einsum("bk,bkd->d", grad_pre, enc_rows))
     if not report:
