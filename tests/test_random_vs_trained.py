@@ -281,3 +281,26 @@ def test_decoder_only_path_trains_on_a_tiny_gpt_neox_with_a_saved_step0_revision
     trained = train_cells([tmp_path / "act" / c for c in cells], cells, TRAIN, eval_shards=1)
     assert trained.saes.w_enc.shape == (2, 32, 16)
     assert json.loads(trained.metadata["activations"])["step0/resid.1"]["variant"] == "step0"
+
+
+def test_a_plugged_in_explainer_and_scorer_replace_the_token_profile():
+    from superposition.interpretability import Explanation
+    from superposition.random_vs_trained.evaluate import score_cell
+
+    class Blank:  # an explainer/scorer pair that knows nothing: every score ties, so every AUROC is ½
+        def explain(self, windows):
+            return Explanation({})
+
+        def detection(self, explanation, windows):
+            return [0.0] * len(windows)
+
+        def fuzzing(self, explanation, window, highlighted):
+            return 0.0
+
+    rng = np.random.default_rng(1)
+    tokens = rng.integers(0, 5, size=300)
+    sentence = np.arange(300) // 6
+    index = np.stack([rng.choice(8, 2, replace=False) for _ in range(300)])
+    values = rng.random((300, 2))
+    scores = score_cell(values, index, tokens, sentence, 8, INTERP, 0, Blank(), Blank())
+    assert scores and all(s.detection_auroc in (None, 0.5) and s.fuzzing_auroc in (None, 0.5) for s in scores)

@@ -26,8 +26,10 @@ import pandas as pd
 import torch
 
 from superposition.interpretability import (
+    Explainer,
     InterpretabilityConfig,
     LatentScore,
+    Scorer,
     TokenProfileExplainer,
     TokenProfileScorer,
     score_latent,
@@ -104,18 +106,21 @@ def _latent_activations(values: np.ndarray, index: np.ndarray, latent: int) -> n
 
 
 def score_cell(values: np.ndarray, index: np.ndarray, tokens: np.ndarray, sentence: np.ndarray, n_latents: int,
-               config: InterpretabilityConfig, seed: int) -> list[LatentScore]:
-    """Sample latents among those with ≥ ``min_windows`` activating sentences and score each."""
+               config: InterpretabilityConfig, seed: int, explainer: Explainer | None = None,
+               scorer: Scorer | None = None) -> list[LatentScore]:
+    """Sample latents among those with ≥ ``min_windows`` activating sentences and score each with ``explainer``
+    and ``scorer`` (default: the offline token profile; an LLM pair plugs in through the same protocols)."""
     spans = sentence_spans(sentence)
     windows = _windows_per_latent(index, values > 0, sentence, n_latents)
     eligible = np.flatnonzero(windows >= config.min_windows)
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(eligible, size=min(config.latents_per_cell, len(eligible)), replace=False))
-    explainer = TokenProfileExplainer(config.highlight_fraction, config.coverage, config.max_terms)
+    explainer = explainer or TokenProfileExplainer(config.highlight_fraction, config.coverage, config.max_terms)
+    scorer = scorer or TokenProfileScorer()
     scores = []
     for latent in chosen.tolist():
         score = score_latent(latent, _latent_activations(values, index, latent), tokens, spans, config, rng,
-                             explainer, TokenProfileScorer())
+                             explainer, scorer)
         if score is not None:
             scores.append(score)
     return scores
@@ -146,8 +151,10 @@ def _context_rows(score: LatentScore, decode_tokens: Callable[[Sequence[int]], l
 
 def evaluate_cells(activations: Path, saes_path: Path, config: RVTEvaluateConfig,
                    interpretability: InterpretabilityConfig, decode_tokens: Callable[[Sequence[int]], list[str]],
-                   metrics_csv: Path, latents_csv: Path, metrics_json: Path, contexts_json: Path) -> pd.DataFrame:
-    """Every cell's metrics, interpretability scores, entropies and top contexts (files as named)."""
+                   metrics_csv: Path, latents_csv: Path, metrics_json: Path, contexts_json: Path,
+                   explainer: Explainer | None = None, scorer: Scorer | None = None) -> pd.DataFrame:
+    """Every cell's metrics, interpretability scores, entropies and top contexts (files as named); ``explainer`` and
+    ``scorer`` default to the offline token profile."""
     trained: TrainedCells = load_cells(saes_path)
     saes = trained.saes
     rows, latent_rows, contexts = [], [], {}
@@ -165,7 +172,7 @@ def evaluate_cells(activations: Path, saes_path: Path, config: RVTEvaluateConfig
         entropy, counts = latent_token_entropies(values, index, tokens, saes.n_latents)
         entropy_count, _ = latent_token_entropies(values, index, tokens, saes.n_latents, "count")
         scores = score_cell(values, index, tokens, sentence, saes.n_latents, interpretability,
-                            derived_seed(interpretability.seed, variant, site))
+                            derived_seed(interpretability.seed, variant, site), explainer, scorer)
         by_latent = {score.latent: score for score in scores}
         kept = counts >= interpretability.entropy_min_activations
         for latent in range(saes.n_latents):
