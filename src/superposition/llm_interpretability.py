@@ -59,7 +59,8 @@ def _probability(reply: str) -> float:
 
 @dataclass(frozen=True)
 class LLMExplainer:
-    """Explains a latent from its activating windows with an LLM (an :class:`~superposition.interpretability.Explainer`)."""
+    """Explains a latent from its activating windows with an LLM (an
+    :class:`~superposition.interpretability.Explainer`)."""
 
     endpoint: ChatEndpoint
     decode: Callable[[Sequence[int]], list[str]]

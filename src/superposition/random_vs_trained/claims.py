@@ -47,8 +47,8 @@ def _reconstruction_close(table: pd.DataFrame) -> Claim:
                   statement="SAE quality metrics (explained variance) are broadly similar for SAEs on random and on "
                             "trained transformers.",
                   source="Sec. 3, per-layer explained-variance figure", paper_value="broadly similar at every layer",
-                  rule=f"|(1 − FVU)(variant) − (1 − FVU)(trained)| ≤ {SIMILAR} for every re-randomised and step-0 variant "
-                       "at every site")
+                  rule=f"|(1 − FVU)(variant) − (1 − FVU)(trained)| ≤ {SIMILAR} for every re-randomised and step-0 "
+                       "variant at every site")
     randoms = _randoms(table)
     if not randoms:
         return untestable(fields, "no random variant configured")
@@ -103,7 +103,8 @@ def _entropy_later(table: pd.DataFrame) -> Claim:
     fields = dict(id="entropy_trained_higher_later",
                   statement="Latents of the trained model are more abstract: the token-distribution entropy of "
                             "their activations exceeds that of random variants at later layers.",
-                  source="Sec. 3, token-entropy analysis (abstractness)", paper_value="trained > random at later layers",
+                  source="Sec. 3, token-entropy analysis (abstractness)",
+                  paper_value="trained > random at later layers",
                   rule="mean token entropy of trained latents > that of every re-randomised and step-0 variant at "
                        "every later site")
     _, later = _sites(table)
@@ -142,7 +143,8 @@ def _toy_preserved(toy: pd.DataFrame) -> Claim:
                  statement="Superposed sparse input stays superposed through a random network: SAEs reconstruct the "
                            "network's output about as well, at the same L0, as the input itself.",
                  source="Sec. 4, hypothesis (1) toy model", paper_value="Pareto curves close to the input's",
-                 rule="mean over k of |(1 − FVU)(sparse → MLP) − (1 − FVU)(sparse)| < that against the Gaussian's curve",
+                 rule="mean over k of |(1 − FVU)(sparse → MLP) − (1 − FVU)(sparse)| < that against the Gaussian "
+                      "curve",
                  measured={"mean_gap_to_sparse": to_sparse, "mean_gap_to_gaussian": to_gauss},
                  measured_summary=f"gap to sparse {to_sparse:.3f}, to Gaussian {to_gauss:.3f}",
                  passed=to_sparse < to_gauss)

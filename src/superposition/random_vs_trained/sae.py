@@ -84,7 +84,8 @@ def topk_gradients(x: torch.Tensor, saes: CellSAEs, cell: int, grads: dict[str, 
     """Write the gradients of the cell's loss mean_{b,d}(x̂ − x)²/σ² into ``grads`` (each cell's slice of the
     stacked gradient tensors, zeroed here first). x: (B, d). Returns the loss when ``report``.
 
-    With u = x − b_dec, p = pre-activations at the chosen latents j (B, k), z = ReLU(p), g = ∂L/∂x̂ = 2(x̂ − x)/(B d σ²):
+    With u = x − b_dec, p = pre-activations at the chosen latents j (B, k), z = ReLU(p),
+    g = ∂L/∂x̂ = 2(x̂ − x)/(B d σ²):
     ∂L/∂W_dec[j] = Σ_b z_bj g_b; ∂L/∂p_bj = 1[p_bj > 0] ⟨g_b, W_dec[j]⟩; ∂L/∂W_enc[j] = Σ_b ∂L/∂p_bj u_b;
     ∂L/∂b_enc[j] = Σ_b ∂L/∂p_bj; ∂L/∂b_dec = Σ_b g_b − Σ_{b,j} ∂L/∂p_bj W_enc[j].
     """
