@@ -203,6 +203,7 @@ def _table(fve: dict[str, float], detection: dict[str, float], entropy: dict[str
     for variant in ("trained", "rerandomised", "rerandomised_no_embeddings", "step0", "control"):
         for depth, site in enumerate(("embeddings", "resid.1", "resid.3", "resid.5")):
             rows.append({"variant": variant, "site": site, "fraction_variance_explained": fve[variant],
+                         "dead_fraction": 0.01 * depth,
                          "detection_auroc": detection[variant], "token_entropy": entropy[variant] + depth})
     return pd.DataFrame(rows)
 
@@ -241,6 +242,8 @@ def test_claims_fail_with_a_diagnosis_where_the_table_disagrees():
                                               "no_embeddings": 0.5}, _toy(0.3, 0.2))
     assert all(c.passed is False for c in claims)
     assert {c.diagnosis for c in claims} == {"scale_limited", "open"} and all(c.evidence for c in claims)
+    entropy = next(c for c in claims if c.id == "entropy_trained_higher_later")
+    assert "dead fractions" in entropy.evidence
 
 
 def test_config_checks_name_the_keys():
