@@ -181,10 +181,9 @@ def diagnose(claim: Claim, summary: dict, table: pd.DataFrame | None = None) -> 
     extra = _dead_at_later_sites(table) if table is not None and claim.id == "entropy_trained_higher_later" else ""
     return claim.diagnosed("scale_limited", f"{extra}This tier trains SAEs of {summary['n_latents']} latents "
                            f"(expansion {summary['n_latents'] // summary['d']}) for {summary['steps']} steps on "
-                           f"a model of width d = {summary['d']} (default tier: MiniLM-L6) with an offline token-profile scorer; the "
-                           f"paper: "
-                           f"{PAPER_SCALE}. The metric-by-site figures show where the variants part; the paper tier "
-                           "decides.")
+                           f"a model of width d = {summary['d']} (default tier: MiniLM-L6) with an offline "
+                           f"token-profile scorer; the paper: {PAPER_SCALE}. The metric-by-site figures show where "
+                           "the variants part; the paper tier decides.")
 
 
 def random_vs_trained_claims(table: pd.DataFrame, summary: dict, toy: pd.DataFrame) -> list[Claim]:
