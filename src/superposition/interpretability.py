@@ -75,12 +75,16 @@ class Window:
 
 @dataclass(frozen=True)
 class Explanation:
-    """A token profile: token id -> weight (its share of the explained activation mass)."""
+    """A token profile: token id -> weight (its share of the explained activation mass); or, from an LLM
+    explainer (:mod:`superposition.llm_interpretability`), a sentence in ``text`` (weights then empty)."""
 
     weights: dict[int, float]
+    text: str = ""
 
     def describe(self, decode) -> str:
         """The explanation in words, e.g. ``'water' (0.52), 'sea' (0.21)``; ``decode`` maps a token id to text."""
+        if self.text:
+            return self.text
         return ", ".join(f"{decode(t)!r} ({w:.2f})" for t, w in sorted(self.weights.items(), key=lambda kv: -kv[1]))
 
 
