@@ -84,6 +84,8 @@ GresTypes=gpu
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStorageTRES=gres/gpu
+# sacct shows the comment that the Snakemake plugin gives each job (rule_<rule>_wildcards_<values>).
+AccountingStoreFlags=job_comment
 JobAcctGatherType=jobacct_gather/linux
 JobAcctGatherFrequency=30
 JobCompType=jobcomp/none
@@ -168,7 +170,7 @@ start() {
     # A node drained earlier (say, by a gres.conf that did not match) comes back once its config is right.
     if sinfo -h -N -o '%T' | grep -q -e drain -e inval; then scontrol update NodeName="$NODE" State=RESUME; fi
     wait_for 60 "the node to become idle" bash -c "sinfo -h -N -o '%T' | grep -qx idle"
-    log "cluster up: $(sinfo -h -N -o '%N %T cpus=%c mem=%m gres=%G')"
+    log "cluster up: $(sinfo -h -N -p cpu -o '%N %T cpus=%c mem=%m gres=%G')"
     echo "export SLURM_CONF=$SLURM_CONF"
 }
 
