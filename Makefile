@@ -168,8 +168,8 @@ test-slurm: setup
 	@tests/slurm/cluster.sh install
 	@start=$$(date +%s); \
 	trap 'status=$$?; tests/slurm/cluster.sh stop; echo "make test-slurm: $$(( $$(date +%s) - start )) s in all"; exit $$status' EXIT; \
-	eval "$$(tests/slurm/cluster.sh start)"; \
-	SLURM_TEST_REQUIRED=1 $(VENV)/bin/pytest tests/test_slurm.py -p no:cacheprovider -s
+	tests/slurm/cluster.sh start; \
+	SLURM_TEST=1 $(VENV)/bin/pytest tests/test_slurm.py -p no:cacheprovider -s
 
 verify: setup
 	$(VENV_PY) -m superposition.verify data

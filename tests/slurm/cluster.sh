@@ -4,17 +4,23 @@
 #   tests/slurm/cluster.sh check     exit 0 if this machine can run it (root, apt-get or the daemons present)
 #   tests/slurm/cluster.sh install   Debian packages: slurm-wlm (slurmctld, slurmd, clients), munge, slurmdbd and
 #                                    mariadb-server (sacct needs the accounting database)
-#   tests/slurm/cluster.sh start     write the cluster's config under $SLURM_TEST_DIR and start munged, MariaDB,
-#                                    slurmdbd, slurmctld and slurmd; print the SLURM_CONF to export
+#   tests/slurm/cluster.sh start     write the cluster's config and start munged, MariaDB, slurmdbd, slurmctld
+#                                    and slurmd
 #   tests/slurm/cluster.sh stop      stop exactly the daemons `start` started (their pid files), nothing else
 #
-# Everything lives in $SLURM_TEST_DIR (default /tmp/superposition-slurm): config, state, logs, the database. The
+# The config files go where SLURM's tools look for them, /etc/slurm (job steps ignore SLURM_CONF: the Snakemake
+# job-step plugin drops every SLURM_* variable); `start` refuses to overwrite files it did not write there, and
+# `stop` removes its own. Everything else lives in $SLURM_TEST_DIR (default /tmp/superposition-slurm): state, logs,
+# the database. The
 # node is this machine with its real CPU count; its memory is declared large (SlurmdParameters=config_overrides)
 # and it carries fake GPUs (gres gpu, no device file), so that jobs are scheduled by what the rules request, as on
 # a cluster: nothing enforces the memory (no cgroups) and no job touches a GPU (the smoke tier runs on CPU).
 set -euo pipefail
 
 DIR=${SLURM_TEST_DIR:-/tmp/superposition-slurm}
+ETC=/etc/slurm
+MARK="# Written by tests/slurm/cluster.sh"
+CONFIGS=(slurm.conf gres.conf slurmdbd.conf)
 NODE=$(hostname -s)
 CPUS=$(nproc)
 FAKE_MEMORY_MB=${SLURM_TEST_MEMORY_MB:-1024000}
@@ -47,19 +53,25 @@ check() {
 install() {
     if command -v sbatch >/dev/null && [ -x /usr/sbin/slurmctld ] && [ -x /usr/sbin/slurmdbd ] \
         && [ -x /usr/sbin/munged ] && [ -x /usr/sbin/mariadbd ]; then
-        log "packages already installed: $(sbatch --version)"; return 0
+        log "packages already installed: slurm-wlm $(dpkg-query -W -f '${Version}' slurm-wlm)"; return 0
     fi
     log "installing ${PACKAGES[*]} (apt-get)"
     apt-get update -qq -o DPkg::Lock::Timeout=600
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 \
         "${PACKAGES[@]}" >/dev/null
-    log "installed $(sbatch --version)"
+    log "installed slurm-wlm $(dpkg-query -W -f '${Version}' slurm-wlm)"
 }
 
 write_config() {
-    mkdir -p "$DIR"/{etc,state,spool,log,run,mysql}
-    cat > "$DIR/etc/slurm.conf" <<EOF
-# Written by tests/slurm/cluster.sh: one node, this machine.
+    mkdir -p "$DIR"/{state,spool,log,run,mysql} "$ETC"
+    local name
+    for name in "${CONFIGS[@]}"; do
+        if [ -e "$ETC/$name" ] && ! grep -qF "$MARK" "$ETC/$name"; then
+            log "$ETC/$name exists and was not written by this script: not touching a configured SLURM"; return 1
+        fi
+    done
+    cat > "$ETC/slurm.conf" <<EOF
+$MARK: one node, this machine.
 ClusterName=superposition
 SlurmctldHost=$NODE(127.0.0.1)
 SlurmUser=root
@@ -97,9 +109,10 @@ PartitionName=gpu Nodes=ALL MaxTime=INFINITE State=UP
 EOF
     # Fake GPUs: counted and scheduled; their "devices" are harmless character files.
     local file
-    for file in "${FAKE_GPU_FILES[@]}"; do printf 'NodeName=%s Name=gpu File=%s\n' "$NODE" "$file"; done \
-        > "$DIR/etc/gres.conf"
-    cat > "$DIR/etc/slurmdbd.conf" <<EOF
+    { echo "$MARK"; for file in "${FAKE_GPU_FILES[@]}"; do echo "NodeName=$NODE Name=gpu File=$file"; done; } \
+        > "$ETC/gres.conf"
+    cat > "$ETC/slurmdbd.conf" <<EOF
+$MARK
 AuthType=auth/munge
 DbdHost=localhost
 SlurmUser=root
@@ -110,7 +123,7 @@ StorageHost=localhost
 StorageUser=root
 StorageLoc=superposition_slurm_acct
 EOF
-    chmod 600 "$DIR/etc/slurmdbd.conf"
+    chmod 600 "$ETC/slurmdbd.conf"
 }
 
 wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
@@ -128,7 +141,7 @@ running() { [ -f "$DIR/run/$1.pid" ] && kill -0 "$(cat "$DIR/run/$1.pid")" 2>/de
 
 start() {
     write_config
-    export SLURM_CONF=$DIR/etc/slurm.conf
+    export SLURM_CONF=$ETC/slurm.conf
     # munge: the package's key; the daemon runs as the munge user, as under systemd.
     if ! running munged; then
         [ -s /etc/munge/munge.key ] || runuser -u munge -- mungekey --create
@@ -152,7 +165,7 @@ start() {
         wait_for 60 MariaDB mariadb --socket=/run/mysqld/mysqld.sock -e 'select 1'
     fi
     if ! running slurmdbd; then
-        /usr/sbin/slurmdbd   # reads slurmdbd.conf beside $SLURM_CONF
+        /usr/sbin/slurmdbd
         wait_for 60 slurmdbd sacctmgr -i list cluster
         # The cluster must exist in the database before slurmctld registers (root's account comes with it).
         sacctmgr -i list cluster -n format=cluster | grep -qw superposition \
@@ -171,7 +184,6 @@ start() {
     if sinfo -h -N -o '%T' | grep -q -e drain -e inval; then scontrol update NodeName="$NODE" State=RESUME; fi
     wait_for 60 "the node to become idle" bash -c "sinfo -h -N -o '%T' | grep -qx idle"
     log "cluster up: $(sinfo -h -N -p cpu -o '%N %T cpus=%c mem=%m gres=%G')"
-    echo "export SLURM_CONF=$SLURM_CONF"
 }
 
 stop() {
@@ -186,6 +198,10 @@ stop() {
             log "stopped $daemon ($pid)"
         fi
         rm -f "$DIR/run/$daemon.pid"
+    done
+    local name
+    for name in "${CONFIGS[@]}"; do
+        if [ -e "$ETC/$name" ] && grep -qF "$MARK" "$ETC/$name"; then rm -f "$ETC/$name"; fi
     done
 }
 
