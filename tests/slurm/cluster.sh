@@ -168,8 +168,9 @@ start() {
         /usr/sbin/slurmdbd
         wait_for 60 slurmdbd sacctmgr -i list cluster
         # The cluster must exist in the database before slurmctld registers (root's account comes with it).
-        sacctmgr -i list cluster -n format=cluster | grep -qw superposition \
-            || sacctmgr -i add cluster superposition >/dev/null
+        local clusters
+        clusters=$(sacctmgr -i -n -P list cluster format=cluster)
+        grep -qw superposition <<<"$clusters" || sacctmgr -i add cluster superposition >/dev/null
     fi
     if ! running slurmctld; then
         rm -rf "$DIR/state" "$DIR/spool" && mkdir -p "$DIR/state" "$DIR/spool"   # a fresh cluster, no old jobs
