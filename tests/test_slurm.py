@@ -121,12 +121,13 @@ def _minutes(limit: str) -> int:
     return int(days or 0) * 1440 + hours * 60 + minutes + (seconds > 0)
 
 
-def accounted_jobs(since: str) -> list[dict]:
-    """sacct's record of every job (allocation, not steps) since ``since`` (YYYY-MM-DDTHH:MM:SS)."""
-    fields = ["JobID", "Comment", "Partition", "AllocCPUS", "ReqMem", "Timelimit", "AllocTRES", "State"]
-    text = subprocess.run(["sacct", "-X", "-P", "-n", "--starttime", since, "-o", ",".join(fields) + "%200"],
+def accounted_jobs(since: str, workdir: Path) -> list[dict]:
+    """sacct's record of every job (allocation, not steps) run in ``workdir`` since ``since``."""
+    fields = ["JobID", "Comment", "Partition", "AllocCPUS", "ReqMem", "Timelimit", "AllocTRES", "State", "WorkDir"]
+    text = subprocess.run(["sacct", "-X", "-P", "-n", "--starttime", since, "-o", ",".join(fields)],
                           capture_output=True, text=True, check=True).stdout
-    return [dict(zip(fields, line.split("|"))) for line in text.splitlines() if line.strip()]
+    jobs = [dict(zip(fields, line.split("|"))) for line in text.splitlines() if line.strip()]
+    return [job for job in jobs if Path(job["WorkDir"]).resolve() == workdir.resolve()]
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +151,7 @@ def slurm_run(tmp_path_factory) -> tuple[Path, list[str], str, float]:
 def test_every_job_ran_as_a_slurm_job_with_the_resources_its_rule_requests(slurm_run):
     workdir, slurm_args, since, seconds = slurm_run
     planned = planned_jobs(workdir, slurm_args)
-    accounted = accounted_jobs(since)
+    accounted = accounted_jobs(since, workdir)
     print(f"\nslurm: {len(accounted)} jobs of the smoke DAG in {seconds:.0f} s")
     assert len(planned) >= 40
     assert all(job["State"] == "COMPLETED" for job in accounted), accounted
