@@ -40,8 +40,12 @@ check() {
             if ! command -v apt-get >/dev/null; then
                 echo "no apt-get and no $tool: this is not a Debian-like machine"; return 1
             fi
+            if ! timeout 300 apt-get update -qq -o DPkg::Lock::Timeout=120 >/dev/null 2>&1; then
+                echo "apt-get update failed: the Debian package sources are not reachable from this machine"
+                return 1
+            fi
             if ! apt-get install --simulate -qq "${PACKAGES[@]}" >/dev/null 2>&1; then
-                echo "the Debian packages ${PACKAGES[*]} are not installable here (apt sources unreachable?)"
+                echo "the Debian packages ${PACKAGES[*]} are not installable from this machine's apt sources"
                 return 1
             fi
             break
