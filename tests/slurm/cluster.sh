@@ -11,10 +11,10 @@
 # The config files go where SLURM's tools look for them, /etc/slurm (job steps ignore SLURM_CONF: the Snakemake
 # job-step plugin drops every SLURM_* variable); `start` refuses to overwrite files it did not write there, and
 # `stop` removes its own. Everything else lives in $SLURM_TEST_DIR (default /tmp/superposition-slurm): state, logs,
-# the database. The
-# node is this machine with its real CPU count; its memory is declared large (SlurmdParameters=config_overrides)
-# and it carries fake GPUs (gres gpu, no device file), so that jobs are scheduled by what the rules request, as on
-# a cluster: nothing enforces the memory (no cgroups) and no job touches a GPU (the smoke tier runs on CPU).
+# the database. The node is this machine with its real CPU count; its memory is declared large
+# (SlurmdParameters=config_overrides) and it carries two fake GPUs (gres gpu bound to /dev/null and /dev/zero), so
+# that jobs are scheduled by what the rules request, as on a cluster: nothing enforces the memory (no cgroups) and
+# no job touches a GPU (the smoke tier runs on CPU).
 set -euo pipefail
 
 DIR=${SLURM_TEST_DIR:-/tmp/superposition-slurm}
