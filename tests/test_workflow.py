@@ -53,7 +53,7 @@ def run(workdir: Path, *args: str, check: bool = True, timeout: int = 600) -> su
 def smoke_run(tmp_path_factory) -> Path:
     """The whole DAG, run once on the smoke tier (the same preparation as `make smoke`)."""
     workdir = make_smoke_workdir(REPO, tmp_path_factory.mktemp("smoke"))
-    run(workdir, "snakemake", "--cores", "2")
+    run(workdir, "snakemake", "--cores", "2", timeout=1800)  # a hang guard: a busy machine needs > 10 min
     # Later tests change this run (config edits, DVC); the fault test compares with it as it was.
     (workdir / "clean-digests.json").write_text(json.dumps(output_digests(workdir)))
     return workdir
