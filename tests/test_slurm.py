@@ -90,8 +90,11 @@ def test_the_profile_sends_exactly_the_gpu_rules_to_the_gpu_partition():
 
 def test_every_rule_that_runs_a_script_declares_memory_and_runtime():
     blocks = _rule_blocks()
-    missing = [name for name in sorted(_job_rules()) if not (re.search(r"(?m)^        mem_mb=\d+,", blocks[name])
-                                                              and re.search(r"(?m)^        runtime=\d+,", blocks[name]))]
+
+    def declares(name: str, resource: str) -> bool:
+        return re.search(rf"(?m)^        {resource}=\d+,", blocks[name]) is not None
+
+    missing = [name for name in sorted(_job_rules()) if not (declares(name, "mem_mb") and declares(name, "runtime"))]
     assert len(blocks) > 30 and missing == []
 
 
