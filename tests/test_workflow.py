@@ -53,7 +53,7 @@ def run(workdir: Path, *args: str, check: bool = True, timeout: int = 600) -> su
 def smoke_run(tmp_path_factory) -> Path:
     """The whole DAG, run once on the smoke tier (the same preparation as `make smoke`)."""
     workdir = make_smoke_workdir(REPO, tmp_path_factory.mktemp("smoke"))
-    run(workdir, "snakemake", "--cores", "2")
+    run(workdir, "snakemake", "--cores", "2", timeout=1800)  # a hang guard: a busy machine needs > 10 min
     # Later tests change this run (config edits, DVC); the fault test compares with it as it was.
     (workdir / "clean-digests.json").write_text(json.dumps(output_digests(workdir)))
     return workdir
@@ -184,11 +184,17 @@ def test_bad_config_value_fails_naming_the_key(smoke_run):
     assert "auto" in result.stderr + result.stdout
 
 
-def test_dvc_repro_twice_second_is_a_no_op(smoke_run):
+@pytest.fixture(scope="module")
+def dvc_repo(smoke_run) -> tuple[Path, subprocess.CompletedProcess]:
+    """The smoke run as a git repository with DVC, every stage locked by a first `dvc repro`."""
     run(smoke_run, "git", "init", "-q")
     run(smoke_run, "dvc", "init", "-q", "--force")
     (smoke_run / ".dvc/config").write_text((REPO / ".dvc/config").read_text())
-    first = run(smoke_run, "dvc", "repro")
+    return smoke_run, run(smoke_run, "dvc", "repro")
+
+
+def test_dvc_repro_twice_second_is_a_no_op(dvc_repo):
+    smoke_run, first = dvc_repo
     assert "toy_sae" in first.stdout
     second = run(smoke_run, "dvc", "repro")
     assert "Running stage" not in second.stdout, second.stdout
@@ -202,8 +208,37 @@ def test_dvc_repro_twice_second_is_a_no_op(smoke_run):
     third = run(smoke_run, "dvc", "repro")
     assert "Running stage 'toy_sae'" in third.stdout
     assert "rule toy_sae_evaluate:" in third.stderr and "rule toy_sae_train:" not in third.stderr
+    # lm_sae reads the toy metrics: its stage runs, and Snakemake, seeing the new input (DVC's fresh copies of
+    # the cached outputs got their times back), redoes exactly the jobs that read it.
+    assert "Running stage 'lm_sae'" in third.stdout
+    assert "rule lm_sae_claims:" in third.stderr and "rule lm_sae_train:" not in third.stderr
     assert "Running stage" not in run(smoke_run, "dvc", "repro").stdout
     assert "Nothing to be done" in run(smoke_run, "snakemake", "--cores", "1", "-n").stdout
+
+
+def test_dvc_push_then_pull_into_a_fresh_clone_recomputes_nothing(dvc_repo, tmp_path):
+    """Sharing results: every cached output goes to a remote (here a local folder); a fresh clone pulls them and
+    neither `dvc repro` nor Snakemake has anything left to compute (README: "Sharing results with DVC")."""
+    workdir = dvc_repo[0]
+    assert "Running stage" not in run(workdir, "dvc", "repro").stdout  # locked and up to date
+    remote = tmp_path / "remote"
+    run(workdir, "dvc", "remote", "add", "--default", "--force", "shared", str(remote))
+    (workdir / ".gitignore").write_text("/.snakemake/\n/logs/\n")
+    run(workdir, "git", "add", "--all")
+    run(workdir, "git", "-c", "user.name=test", "-c", "user.email=test@example.org", "commit", "-q", "-m", "smoke")
+    run(workdir, "dvc", "push")
+    clone = tmp_path / "clone"
+    run(tmp_path, "git", "clone", "-q", str(workdir), str(clone))
+    assert not (clone / "results/toy_sae/metrics.json").exists()  # outputs travel through DVC, not git
+    run(clone, "dvc", "pull")
+    missing = [path for path in OUTPUTS if not _present(clone, path)]
+    assert missing == [], f"not restored by dvc pull: {missing}"
+    assert (clone / "results/scorecard.md").read_bytes() == (workdir / "results/scorecard.md").read_bytes()
+    run(clone, "snakemake", "--touch", "--cores", "1")  # DVC does not keep file times (README)
+    assert "Nothing to be done" in run(clone, "snakemake", "--cores", "1", "-n").stdout
+    repro = run(clone, "dvc", "repro")
+    assert "Running stage" not in repro.stdout, repro.stdout
+    assert "up to date" in run(clone, "dvc", "status").stdout.lower()
 
 
 def _job_processes(workdir: Path, rule: str) -> list[int]:

@@ -219,26 +219,27 @@ def _dvc_stage(manifest: Manifest, stage: Stage, root: Path) -> dict:
     params = ["device", stage.name]
     if stage.name == "lm":
         params += [key for other in manifest.stages for key in other.lm_sites]
-    # Stages that read other stages' outputs keep their own outputs uncached: before a run DVC would replace
-    # cached (hard-linked) outputs by fresh copies, whose new times hide from Snakemake that an input changed.
-    cached = not stage.reads
-    out_options = {"persist": True} if cached else {"persist": True, "cache": False}
     return {
-        "cmd": f"snakemake {stage.target_rule} --cores all --allowed-rules {' '.join(allowed)}",
+        "cmd": _stage_command(stage.name, stage.target_rule, allowed),
         "deps": deps,
         "params": [{"config.yaml": params}],
-        "outs": [{out: dict(out_options)} for out in stage.outs],
+        "outs": [{out: {"persist": True}} for out in stage.outs],
     }
+
+
+def _stage_command(stage: str, target: str, allowed: list[str]) -> str:
+    """A stage's command: first undo DVC's re-stamping of the outputs (superposition.dvc_stage), then Snakemake."""
+    return (f"python -m superposition.dvc_stage restore-times {stage} && "
+            f"snakemake {target} --cores all --allowed-rules {' '.join(allowed)}")
 
 
 def _scorecard_stage(manifest: Manifest, root: Path) -> dict:
     rules, scripts = _stage_rules(Stage("scorecard", "", "", ("results/scorecard.md",)), root)
     claim_rules = [f"{experiment.name}_claims" for experiment in manifest.experiments]
     return {
-        "cmd": f"snakemake scorecard --cores all --allowed-rules {' '.join(rules + claim_rules)}",
+        "cmd": _stage_command("scorecard", "scorecard", rules + claim_rules),
         "deps": ["workflow/rules/scorecard.smk", *scripts, "src/superposition", *manifest.claims_files],
-        "outs": [{path: {"persist": True, "cache": False}} for path in ("results/scorecard.md",
-                                                                           "results/scorecard.html")],
+        "outs": [{path: {"persist": True}} for path in ("results/scorecard.md", "results/scorecard.html")],
     }
 
 
@@ -247,11 +248,13 @@ DVC_HEADER = """\
 # DVC wraps the Snakemake targets: `dvc repro` runs what changed and caches the outputs; a second `dvc repro`
 # does nothing. Snakemake decides which jobs inside a stage rerun; DVC decides whether a stage runs at all.
 # Outputs persist: DVC must not delete them before a run, or Snakemake would redo every job of the stage.
-# The cache hard-links files (.dvc/config: cache.type = hardlink) so that caching keeps their times. A stage's
+# Every output is cached (`dvc push`/`dvc pull` share them all). The cache hard-links files (.dvc/config:
+# cache.type = hardlink) so that caching keeps their times; before a run DVC replaces them by fresh copies, so
+# each command first gives the copies back their cached times (superposition.dvc_stage). A stage's
 # --allowed-rules are its own rules and those of the stages it reads from: DVC has already brought those up to
 # date, so they never run here, but only then does Snakemake notice a regenerated input and rerun what depends
-# on it. Stages that read other stages' outputs keep theirs uncached (cache: false). After `dvc pull`/`dvc
-# checkout`, run `snakemake --touch --cores 1` once so Snakemake trusts the restored files' times.
+# on it. After `dvc pull`/`dvc checkout` in a fresh clone, run `snakemake --touch --cores 1` once so Snakemake
+# trusts the restored files' times.
 """
 
 

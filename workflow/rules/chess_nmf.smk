@@ -27,6 +27,9 @@ rule chess_nmf_positions:
         section=experiment_config("chess_nmf", "positions"),
         code=code_fingerprint("superposition.chess_nmf.positions"),
     threads: ALL_CORES
+    resources:
+        mem_mb=16000,
+        runtime=120,
     log:
         "logs/chess_nmf/positions.log",
     script:
@@ -44,6 +47,9 @@ rule chess_nmf_labels:
         section=experiment_config("chess_nmf", "labels"),
         code=code_fingerprint("superposition.chess_nmf.labels"),
     threads: ALL_CORES
+    resources:
+        mem_mb=16000,
+        runtime=120,
     log:
         "logs/chess_nmf/labels.log",
     script:
@@ -65,6 +71,8 @@ rule chess_nmf_train:
         code=code_fingerprint("superposition.chess_nmf.train"),
     threads: ALL_CORES
     resources:
+        mem_mb=16000,
+        runtime=480,
         gpu=1,
     log:
         "logs/chess_nmf/train.log",
@@ -87,6 +95,8 @@ rule chess_nmf_activations:
         network="trained|random|leela",
     threads: ALL_CORES
     resources:
+        mem_mb=16000,
+        runtime=480,
         gpu=1,
     log:
         "logs/chess_nmf/activations_{network}.log",
@@ -109,6 +119,8 @@ rule chess_nmf_decompose:
         block=r"\d+",
     threads: ALL_CORES
     resources:
+        mem_mb=16000,
+        runtime=480,
         gpu=1,
     log:
         "logs/chess_nmf/decompose_{network}_block{block}.log",
@@ -129,6 +141,9 @@ rule chess_nmf_concepts:
         networks=CHESS_NETWORKS,
         blocks=CHESS_BLOCKS,
         code=code_fingerprint("superposition.chess_nmf.concepts"),
+    resources:
+        mem_mb=4000,
+        runtime=30,
     log:
         "logs/chess_nmf/concepts.log",
     script:
@@ -145,6 +160,9 @@ rule chess_nmf_claims:
         claims=f"{CHESS_RESULTS}/claims.json",
     params:
         code=code_fingerprint("superposition.chess_nmf.claims"),
+    resources:
+        mem_mb=4000,
+        runtime=30,
     log:
         "logs/chess_nmf/claims.log",
     script:
@@ -168,6 +186,9 @@ rule chess_nmf_report:
                     "concepts": experiment_config("chess_nmf", "concepts"),
                     "activations": experiment_config("chess_nmf", "activations"), "sweep_blocks": CHESS_SWEEP_BLOCKS},
         code=report_code("chess_nmf"),
+    resources:
+        mem_mb=8000,
+        runtime=60,
     log:
         "logs/chess_nmf/report.log",
     script:

@@ -28,6 +28,8 @@ rule feature_sparsity_synthetic:
         code=code_fingerprint("superposition.feature_sparsity.synthetic_suite"),
     threads: ALL_CORES
     resources:
+        mem_mb=16000,
+        runtime=480,
         gpu=1,
     log:
         "logs/feature_sparsity/synthetic_{setting}.log",
@@ -50,6 +52,8 @@ rule feature_sparsity_embeddings:
         code=code_fingerprint("superposition.feature_sparsity.language"),
     threads: ALL_CORES
     resources:
+        mem_mb=16000,
+        runtime=480,
         gpu=1,
     log:
         "logs/feature_sparsity/embeddings_{model}.log",
@@ -70,6 +74,8 @@ rule feature_sparsity_layers:
         code=code_fingerprint("superposition.feature_sparsity.language"),
     threads: ALL_CORES
     resources:
+        mem_mb=16000,
+        runtime=480,
         gpu=1,
     log:
         "logs/feature_sparsity/layers_{model}.log",
@@ -89,6 +95,9 @@ rule feature_sparsity_features:
         models=model_registry(FS["features"]["model"]),
         code=code_fingerprint("superposition.feature_sparsity.language"),
     threads: ALL_CORES
+    resources:
+        mem_mb=16000,
+        runtime=120,
     log:
         "logs/feature_sparsity/features.log",
     script:
@@ -106,6 +115,8 @@ rule feature_sparsity_separation_check:
         code=code_fingerprint("superposition.feature_sparsity.synthetic_suite"),
     threads: ALL_CORES
     resources:
+        mem_mb=16000,
+        runtime=480,
         gpu=1,
     log:
         "logs/feature_sparsity/separation_check.log",
@@ -123,6 +134,9 @@ rule feature_sparsity_claims:
         claims=FS_DIR + "/claims.json",
     params:
         code=code_fingerprint("superposition.feature_sparsity.claims"),
+    resources:
+        mem_mb=4000,
+        runtime=30,
     log:
         "logs/feature_sparsity/claims.log",
     script:
@@ -143,6 +157,9 @@ rule feature_sparsity_report:
     params:
         parameters={"results_dir": FS_DIR},
         code=report_code("feature_sparsity"),
+    resources:
+        mem_mb=8000,
+        runtime=60,
     log:
         "logs/feature_sparsity/report.log",
     script:

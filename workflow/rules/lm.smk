@@ -36,6 +36,9 @@ rule lm_corpus:
     params:
         corpus=experiment_config("lm", "corpus"),
         code=code_fingerprint("superposition.lm.cache"),
+    resources:
+        mem_mb=4000,
+        runtime=30,
     log:
         "logs/lm/corpus.log",
     script:
@@ -48,6 +51,9 @@ rule lm_model_prepare:
     params:
         models=lambda wildcards: model_registry(wildcards.model),
         code=code_fingerprint("superposition.lm.cache"),
+    resources:
+        mem_mb=4000,
+        runtime=30,
     log:
         "logs/lm/model_{model}.log",
     script:
@@ -71,6 +77,8 @@ rule activations_cache:
         code=code_fingerprint("superposition.lm.cache"),
     threads: ALL_CORES
     resources:
+        mem_mb=16000,
+        runtime=480,
         gpu=1,
     log:
         "logs/lm/activations_{model}_{variant}.log",

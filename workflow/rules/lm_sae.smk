@@ -18,6 +18,8 @@ rule lm_sae_train:
         code=code_fingerprint("superposition.lm_sae.train"),
     threads: ALL_CORES
     resources:
+        mem_mb=16000,
+        runtime=480,
         gpu=1,
     log:
         "logs/lm_sae/train.log",
@@ -38,6 +40,9 @@ rule lm_sae_evaluate:
         evaluate=experiment_config("lm_sae", "evaluate"),
         code=code_fingerprint("superposition.lm_sae.evaluate"),
     threads: ALL_CORES
+    resources:
+        mem_mb=16000,
+        runtime=120,
     log:
         "logs/lm_sae/evaluate.log",
     script:
@@ -51,6 +56,9 @@ rule lm_sae_export:
         saes=directory("results/lm_sae/saes"),
     params:
         code=code_fingerprint("superposition.lm_sae.export"),
+    resources:
+        mem_mb=4000,
+        runtime=30,
     log:
         "logs/lm_sae/export.log",
     script:
@@ -66,6 +74,9 @@ rule lm_sae_claims:
         claims="results/lm_sae/claims.json",
     params:
         code=code_fingerprint("superposition.lm_sae.claims"),
+    resources:
+        mem_mb=4000,
+        runtime=30,
     log:
         "logs/lm_sae/claims.log",
     script:
@@ -85,6 +96,9 @@ rule lm_sae_report:
     params:
         parameters={"results_dir": "results/lm_sae", "toy_results_dir": "results/toy_sae"},
         code=report_code("lm_sae"),
+    resources:
+        mem_mb=8000,
+        runtime=60,
     log:
         "logs/lm_sae/report.log",
     script:

@@ -9,6 +9,9 @@ rule scorecard_merge:
         html=report("results/scorecard.html", caption="../report/scorecard.rst", category="scorecard"),
     params:
         code=code_fingerprint("superposition.scorecard"),
+    resources:
+        mem_mb=4000,
+        runtime=30,
     log:
         "logs/scorecard.log",
     script:

@@ -21,6 +21,8 @@ rule tms_train:
     # Small matrices: one thread per job, and the parts run side by side.
     threads: 1
     resources:
+        mem_mb=16000,
+        runtime=480,
         gpu=1,
     log:
         "logs/tms/train_{part}.log",
@@ -37,6 +39,9 @@ rule tms_analyze:
         tms=_sorted_keys(config["tms"]),
         parts=TMS_PARTS,
         code=code_fingerprint("superposition.tms.experiments"),
+    resources:
+        mem_mb=4000,
+        runtime=30,
     log:
         "logs/tms/analyze.log",
     script:
@@ -50,6 +55,9 @@ rule tms_claims:
         claims="results/tms/claims.json",
     params:
         code=code_fingerprint("superposition.tms.claims"),
+    resources:
+        mem_mb=4000,
+        runtime=30,
     log:
         "logs/tms/claims.log",
     script:
@@ -67,6 +75,9 @@ rule tms_report:
     params:
         parameters={"results_dir": "results/tms"},
         code=report_code("tms"),
+    resources:
+        mem_mb=8000,
+        runtime=60,
     log:
         "logs/tms/report.log",
     script:

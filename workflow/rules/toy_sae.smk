@@ -6,6 +6,9 @@ rule toy_sae_data:
     params:
         data=experiment_config("toy_sae", "data"),
         code=code_fingerprint("superposition.toy_sae.ground_truth"),
+    resources:
+        mem_mb=4000,
+        runtime=30,
     log:
         "logs/toy_sae/data.log",
     script:
@@ -23,6 +26,8 @@ rule toy_sae_train:
         code=code_fingerprint("superposition.toy_sae.train"),
     threads: ALL_CORES
     resources:
+        mem_mb=16000,
+        runtime=480,
         gpu=1,
     log:
         "logs/toy_sae/train.log",
@@ -43,6 +48,9 @@ rule toy_sae_evaluate:
         evaluate=experiment_config("toy_sae", "evaluate"),
         code=code_fingerprint("superposition.toy_sae.evaluate"),
     threads: ALL_CORES
+    resources:
+        mem_mb=16000,
+        runtime=120,
     log:
         "logs/toy_sae/evaluate.log",
     script:
@@ -62,6 +70,8 @@ rule toy_sae_architectures_train:
         code=code_fingerprint("superposition.toy_sae.train"),
     threads: ALL_CORES
     resources:
+        mem_mb=16000,
+        runtime=480,
         gpu=1,
     log:
         "logs/toy_sae/architectures_train.log",
@@ -80,6 +90,9 @@ rule toy_sae_architectures_evaluate:
         evaluate=experiment_config("toy_sae", "architectures")["evaluate"],
         code=code_fingerprint("superposition.toy_sae.architectures"),
     threads: ALL_CORES
+    resources:
+        mem_mb=16000,
+        runtime=120,
     log:
         "logs/toy_sae/architectures_evaluate.log",
     script:
@@ -96,6 +109,9 @@ rule toy_sae_claims:
         claims="results/toy_sae/claims.json",
     params:
         code=code_fingerprint("superposition.toy_sae.claims"),
+    resources:
+        mem_mb=4000,
+        runtime=30,
     log:
         "logs/toy_sae/claims.log",
     script:
@@ -116,6 +132,9 @@ rule toy_sae_report:
     params:
         parameters={"results_dir": "results/toy_sae"},
         code=report_code("toy_sae"),
+    resources:
+        mem_mb=8000,
+        runtime=60,
     log:
         "logs/toy_sae/report.log",
     script:
