@@ -20,6 +20,8 @@ rule random_vs_trained_train:
         code=code_fingerprint("superposition.random_vs_trained.train"),
     threads: ALL_CORES
     resources:
+        mem_mb=32000,
+        runtime=720,
         gpu=1,
     log:
         "logs/random_vs_trained/train.log",
@@ -43,6 +45,9 @@ rule random_vs_trained_evaluate:
         models=model_registry(RVT["model"]),
         code=code_fingerprint("superposition.random_vs_trained.evaluate"),
     threads: ALL_CORES
+    resources:
+        mem_mb=16000,
+        runtime=240,
     log:
         "logs/random_vs_trained/evaluate.log",
     script:
@@ -56,6 +61,9 @@ rule random_vs_trained_toy:
         toy=experiment_config("random_vs_trained", "toy"),
         code=code_fingerprint("superposition.random_vs_trained.toy"),
     threads: ALL_CORES
+    resources:
+        mem_mb=8000,
+        runtime=120,
     log:
         "logs/random_vs_trained/toy.log",
     script:
@@ -71,6 +79,9 @@ rule random_vs_trained_claims:
         claims="results/random_vs_trained/claims.json",
     params:
         code=code_fingerprint("superposition.random_vs_trained.claims"),
+    resources:
+        mem_mb=4000,
+        runtime=30,
     log:
         "logs/random_vs_trained/claims.log",
     script:
@@ -92,6 +103,9 @@ rule random_vs_trained_report:
         parameters={"results_dir": "results/random_vs_trained",
                     "entropy_min_activations": RVT["interpretability"]["entropy_min_activations"]},
         code=report_code("random_vs_trained"),
+    resources:
+        mem_mb=8000,
+        runtime=60,
     log:
         "logs/random_vs_trained/report.log",
     script:
