@@ -61,14 +61,13 @@ class ToyConfig:
 
     colours: int = param("colour values (paper: 3)", minimum=2)
     shapes: int = param("shape values (paper: 3)", minimum=2)
-    dim: int = param("width of the toy activations (≥ colours + shapes: atomic directions are orthonormal)",
-                     minimum=2)
+    dim: int = param("width of the toy activations (≥ 4: each attribute's values lie on a circle in its own plane)",
+                     minimum=4)
     noise: float = param("standard deviation of isotropic Gaussian noise added to every sample", minimum=0)
     samples: int = param("training samples drawn per step", minimum=1)
     steps: int = param("Adam steps of the two toy SAEs", minimum=1)
-    l1: tuple[float, ...] = param("L1 coefficients α of the relu_l1 toy SAEs (Sharkey et al.'s SAE: the sparsity "
-                                  "penalty of the paper's argument)", exclusive_minimum=0, min_items=1,
-                                  unique_items=True)
+    l1: tuple[float, ...] = param("L1 coefficients α of the relu_l1 toy SAEs, each with both sizes (the sparsity "
+                                  "penalty of the paper's argument)", exclusive_minimum=0, min_items=1, unique_items=True)
     lr: float = param("Adam learning rate", exclusive_minimum=0)
     meta_k: int = param("mean active meta-latents of the toy meta-SAE (a composition has 2 parts)", minimum=1)
     meta_steps: int = param("Adam steps of the toy meta-SAE", minimum=1)
@@ -101,10 +100,9 @@ class StitchingConfig:
         if len(self.train.dict_ratios) < 2 or list(self.train.dict_ratios) != sorted(self.train.dict_ratios):
             raise ConfigError("config key 'stitching.train.dict_ratios': at least two sizes, in increasing order; "
                               f"got {list(self.train.dict_ratios)}")
-        if self.toy.dim < self.toy.colours + self.toy.shapes:
-            raise ConfigError(f"config keys 'stitching.toy.dim' ({self.toy.dim}) and 'stitching.toy.colours' + "
-                              f"'stitching.toy.shapes' ({self.toy.colours + self.toy.shapes}): the atomic "
-                              "directions are orthonormal and need that many dimensions")
+        if self.toy.meta_k > self.toy.colours + self.toy.shapes:
+            raise ConfigError("config key 'stitching.toy.meta_k': k exceeds the meta-SAE's "
+                              f"{self.toy.colours + self.toy.shapes} latents")
 
     def cross_check(self, root: Any) -> None:
         """The model must be one of ``root.lm.models``; where its config is on this machine, the site must exist,
