@@ -62,6 +62,7 @@ def analyse_pair(x: torch.Tensor, small: LatentSet, large: LatentSet, threshold:
                                "l0": path.l0, "step_se": path.step_se, "kind": ["start", *path.kind],
                                "group": [-1, *path.group]})
     rises = path.mse[1:] - path.mse[:-1]
+    significant = rises > 2 * path.step_se[1:]  # the claims' PATH_RISE_SIGMAS
     small_mse, large_mse = mse(x, small), mse(x, large)
     summary = {
         "small": small.size, "large": large.size, "threshold": threshold,
@@ -76,7 +77,9 @@ def analyse_pair(x: torch.Tensor, small: LatentSet, large: LatentSet, threshold:
         if any(g.kind == "swap" for g in groups) else None,
         "path_end_mse": float(path.mse[-1]), "path_total_rise": float(rises[rises > 0].sum()),
         "path_total_fall": float(-rises[rises < 0].sum()),
-        "path_significant_rises": int((rises > 2 * path.step_se[1:]).sum()), "path_steps": int(len(rises)),
+        "path_significant_rises": int(significant.sum()), "path_steps": int(len(rises)),
+        "path_rises_by_kind": {kind: int(sum(1 for s, k in zip(significant, path.kind) if s and k == kind))
+                               for kind in ("novel", "swap", "removed", "decoder_bias")},
     }
     return latents, group_table, path_table, summary
 
