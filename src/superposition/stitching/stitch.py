@@ -126,23 +126,24 @@ def stitching_path(x: torch.Tensor, small: LatentSet, large: LatentSet, groups: 
     for chunk in _chunks(x):
         small_codes, large_codes = small.encode(chunk), large.encode(chunk)
         residual = chunk - small.decode(small_codes)
-        current = residual.pow(2).sum(dim=1)
-        sums[0] += float(current.sum())
+        sums[0] += float(residual.pow(2).sum())
         active[0] += float((small_codes > 0).sum())
         for step, index in enumerate(order, start=1):
             group = groups[index]
             codes, rows = _group_parts(group, small, large, small_codes, large_codes)
-            residual = residual + codes @ rows
-            after = residual.pow(2).sum(dim=1)
-            sums[step] += float((after - current).sum())
-            squares[step] += float((after - current).pow(2).sum())
-            active[step] += float((large_codes[:, list(group.large)] > 0).sum()
-                                  - (small_codes[:, list(group.small)] > 0).sum())
-            current = after
-        residual = residual - bias_change
-        after = residual.pow(2).sum(dim=1)
-        sums[steps] += float((after - current).sum())
-        squares[steps] += float((after - current).pow(2).sum())
+            tokens = torch.nonzero((codes != 0).any(dim=1)).flatten()  # only these tokens' residuals change
+            if tokens.numel():
+                before = residual[tokens]
+                after = torch.addmm(before, codes[tokens], rows)
+                change = after.pow(2).sum(dim=1) - before.pow(2).sum(dim=1)
+                residual[tokens] = after
+                sums[step] += float(change.sum())
+                squares[step] += float(change.pow(2).sum())
+                active[step] += float((codes[tokens, len(group.small):] != 0).sum()
+                                      - (codes[tokens, : len(group.small)] != 0).sum())
+        change = (residual - bias_change).pow(2).sum(dim=1) - residual.pow(2).sum(dim=1)
+        sums[steps] += float(change.sum())
+        squares[steps] += float(change.pow(2).sum())
     n = x.shape[0]
     means = sums / n
     variance = np.maximum(squares / n - np.where(np.arange(steps + 1) > 0, means, 0.0) ** 2, 0.0)
