@@ -78,9 +78,11 @@ def test_insertion_delta_known_answer() -> None:
     assert deltas[1].item() == pytest.approx(x[:, 0].pow(2).mean().item(), rel=1e-5)
 
 
-def test_group_deltas_match_rebuilt_saes() -> None:
+@pytest.mark.parametrize("threshold", [0.5, 0.75])  # 0.75: e2 has no partner (removed), its children are novel
+def test_group_deltas_match_rebuilt_saes(threshold: float) -> None:
     small, large, x = pair()
-    groups = matched_groups(decoder_cosines(small.w_dec, large.w_dec), 0.5)
+    groups = matched_groups(decoder_cosines(small.w_dec, large.w_dec), threshold)
+    assert ("removed" in [g.kind for g in groups]) == (threshold == 0.75)
     deltas = group_deltas(x, small, large, groups)
     base = mse(x, small)
     for group, delta in zip(groups, deltas):

@@ -14,7 +14,10 @@ rule stitching_train:
         sweep="results/stitching/family.safetensors",
     params:
         site=STITCH["site"],
-        config=stage_config("stitching"),
+        # only what training reads: a change of the meta-SAE, the toy or the held-out sample does not retrain
+        train=experiment_config("stitching", "train"),
+        target_norm=STITCH["target_norm"],
+        eval_shards=STITCH["evaluate"]["eval_shards"],
         device=config["device"],
         code=code_fingerprint("superposition.stitching.train"),
     threads: ALL_CORES
@@ -40,7 +43,8 @@ rule stitching_stitch:
         site=STITCH["site"],
         evaluate=experiment_config("stitching", "evaluate"),
         code=code_fingerprint("superposition.stitching.analyse"),
-    threads: ALL_CORES
+    # one thread: the path is thousands of small steps, which a second (contended) thread only slows down
+    threads: 1
     log:
         "logs/stitching/stitch.log",
     script:
@@ -57,7 +61,10 @@ rule stitching_meta:
         tensors="results/stitching/meta.safetensors",
     params:
         site=STITCH["site"],
-        config=stage_config("stitching"),
+        model=STITCH["model"],
+        meta=experiment_config("stitching", "meta"),
+        contexts=experiment_config("stitching", "contexts"),
+        eval_shards=STITCH["evaluate"]["eval_shards"],
         models=model_registry(STITCH["model"]),
         device=config["device"],
         code=code_fingerprint("superposition.stitching.decompose"),

@@ -4,12 +4,12 @@ from pathlib import Path
 
 from superposition.config import parse_config
 from superposition.logs import rule_log
-from superposition.stitching.config import StitchingConfig
 from superposition.stitching.train import train_family
+from superposition.sweep_config import SweepTrainConfig
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 
 with rule_log(snakemake.log[0], threads=snakemake.threads):
-    config = parse_config(StitchingConfig, snakemake.params.config)
-    train_family(Path(snakemake.input.cache) / snakemake.params.site, config, snakemake.params.device,
-                 snakemake.output.sweep)
+    params = snakemake.params
+    train_family(Path(snakemake.input.cache) / params.site, parse_config(SweepTrainConfig, params.train),
+                 params.target_norm, params.eval_shards, params.device, snakemake.output.sweep)

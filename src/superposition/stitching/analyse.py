@@ -20,6 +20,7 @@ from superposition.lm.activations import ActivationReader
 from superposition.runtime import make_generator
 from superposition.stitching.config import StitchEvaluateConfig
 from superposition.stitching.latents import LatentSet, from_batchtopk
+from superposition.stitching.meta import random_unit_vectors
 from superposition.stitching.matching import decoder_cosines, matched_groups, max_cosine_to_smaller, novel_mask
 from superposition.stitching.stitch import group_deltas, insertion_deltas, l0, mse, path_order, stitching_path
 from superposition.stitching.train import split_shards
@@ -61,6 +62,8 @@ def analyse_pair(x: torch.Tensor, small: LatentSet, large: LatentSet, threshold:
     path_table = pd.DataFrame({"step": range(len(path.mse)), "n_latents": path.n_latents, "mse": path.mse,
                                "l0": path.l0, "step_se": path.step_se, "kind": ["start", *path.kind],
                                "group": [-1, *path.group]})
+    chance = random_unit_vectors(large.size, large.w_dec.shape[1], 0)  # fixed seed: a reference, not a sample
+    chance_max = max_cosine_to_smaller(decoder_cosines(small.w_dec, chance))
     rises = path.mse[1:] - path.mse[:-1]
     significant = rises > 2 * path.step_se[1:]  # the claims' PATH_RISE_SIGMAS
     small_mse, large_mse = mse(x, small), mse(x, large)
@@ -68,6 +71,7 @@ def analyse_pair(x: torch.Tensor, small: LatentSet, large: LatentSet, threshold:
         "small": small.size, "large": large.size, "threshold": threshold,
         "small_mse": small_mse, "large_mse": large_mse, "small_l0": l0(x, small), "large_l0": l0(x, large),
         "n_novel": int(novel.sum()), "fraction_novel": float(novel.float().mean()),
+        "median_max_cosine": float(max_cos.median()), "chance_median_max_cosine": float(chance_max.median()),
         "novel_inserts_lowering_mse": float((inserted[novel] < 0).float().mean()) if novel.any() else None,
         "reconstruction_inserts_lowering_mse": float((inserted[~novel] < 0).float().mean()) if (~novel).any() else None,
         "median_insertion_delta_novel": float(inserted[novel].median()) if novel.any() else None,

@@ -24,7 +24,7 @@ from superposition.lm.config import ModelSourceConfig
 from superposition.lm.models import model_folder
 from superposition.runtime import derived_seed, make_generator
 from superposition.stitching.analyse import family_saes
-from superposition.stitching.config import StitchingConfig
+from superposition.stitching.config import ContextsConfig, MetaSAEConfig
 from superposition.stitching.contexts import load_held_out_tokens, render_context, top_tokens
 from superposition.stitching.latents import LatentSet
 from superposition.stitching.meta import MetaSAE, best_match_cosines, random_unit_vectors, train_meta_sae
@@ -57,18 +57,20 @@ def _contexts(codes: torch.Tensor, tokens, count: int, window: int, convert) -> 
 
 @torch.no_grad()
 def run_meta(activations: Path, sweep: Path, model_name: str, registry: dict[str, ModelSourceConfig],
-             model_dir: Path, config: StitchingConfig, device: str, meta_json: Path, meta_tensors: Path) -> dict:
-    """Train the meta-SAE and its random baseline, compare with the smaller SAEs, decompose a few latents."""
+             model_dir: Path, meta_config: MetaSAEConfig, contexts: ContextsConfig, eval_shards: int, device: str,
+             meta_json: Path, meta_tensors: Path) -> dict:
+    """Train the meta-SAE and its random baseline, compare with the smaller SAEs, decompose a few latents (top
+    contexts from the last ``eval_shards`` shards of the cache, held out from training)."""
     trained = load_sweep(sweep)
     saes = family_saes(trained)
     largest = saes[max(saes)]
-    meta = train_meta_sae(largest.w_dec, config.meta, device)
-    random_meta = train_meta_sae(random_unit_vectors(largest.size, largest.w_dec.shape[1], config.meta.random_seed),
-                                 config.meta, device)
+    meta = train_meta_sae(largest.w_dec, meta_config, device)
+    random_meta = train_meta_sae(random_unit_vectors(largest.size, largest.w_dec.shape[1], meta_config.random_seed),
+                                 meta_config, device)
     log.info("meta-SAE FVE %.3f (random %.3f), L0 %.2f", meta.fve, random_meta.fve, meta.l0)
-    matches = match_summary(meta, random_meta, saes, config.meta.random_seed)
+    matches = match_summary(meta, random_meta, saes, meta_config.random_seed)
     reader = ActivationReader(activations)
-    _, shards = split_shards(reader, config.evaluate.eval_shards)
+    _, shards = split_shards(reader, eval_shards)
     tokens = load_held_out_tokens(activations, shards, float(trained.metadata["scale"]))
     tokenizer = AutoTokenizer.from_pretrained(model_folder(model_name, registry, model_dir))
     convert = tokenizer.convert_ids_to_tokens
@@ -77,15 +79,15 @@ def run_meta(activations: Path, sweep: Path, model_name: str, registry: dict[str
     for chunk in tokens.activations.split(4096):
         fires |= (largest.encode(chunk) > 0).any(dim=0)
     candidates = torch.nonzero(fires & (active >= 2)).flatten()
-    chosen = candidates[torch.randperm(len(candidates), generator=make_generator(config.contexts.seed))]
-    chosen = sorted(chosen[: config.contexts.latents].tolist())
+    chosen = candidates[torch.randperm(len(candidates), generator=make_generator(contexts.seed))]
+    chosen = sorted(chosen[: contexts.latents].tolist())
     smallest = saes[min(saes)]
     meta_unit = meta.decoder / meta.decoder.norm(dim=1, keepdim=True)
     closest = (meta_unit @ smallest.w_dec.T).max(dim=1)  # per meta-latent: (cos, index) in the smallest SAE
     shown_small = sorted({int(closest.indices[m]) for j in chosen for m in torch.nonzero(meta.codes[j]).flatten()})
     codes_large = largest.subset(chosen).encode(tokens.activations)  # (N, shown)
     codes_small = smallest.subset(shown_small).encode(tokens.activations) if shown_small else None
-    count, window = config.contexts.top_contexts, config.contexts.window
+    count, window = contexts.top_contexts, contexts.window
     decompositions = []
     for column, latent in enumerate(chosen):
         parts = []
@@ -101,9 +103,9 @@ def run_meta(activations: Path, sweep: Path, model_name: str, registry: dict[str
         decompositions.append({"latent": latent, "contexts": _contexts(codes_large[:, column], tokens, count, window,
                                                                        convert), "meta_latents": parts})
     summary = {"experiment": "stitching", "latents": largest.size, "meta_latents": int(meta.decoder.shape[0]),
-               "k": config.meta.k, "width_ratio": config.meta.width_ratio,
+               "k": meta_config.k, "width_ratio": meta_config.width_ratio,
                "fve": meta.fve, "l0": meta.l0, "random_fve": random_meta.fve, "random_l0": random_meta.l0,
-               "active_meta_latents_histogram": torch.bincount(active, minlength=config.meta.k * 3).tolist(),
+               "active_meta_latents_histogram": torch.bincount(active, minlength=meta_config.k * 3).tolist(),
                "matches": matches, "smallest_size": smallest.size, "decompositions": decompositions}
     atomic_save_safetensors({"meta_decoder": meta.decoder.contiguous(), "meta_codes": meta.codes.contiguous(),
                              "random_meta_decoder": random_meta.decoder.contiguous()}, meta_tensors, {})

@@ -10,13 +10,15 @@ from superposition.claims import Claim
 
 __all__ = ["diagnose"]
 
-_SCALE = ("this tier trains a MiniLM-L6 family (d = 384, {sizes} latents) on ~10^5 WordNet tokens, where the paper "
+_SCALE = ("this run trains a {model} family ({site}, d = {d}, {sizes} latents, {steps} steps), where the paper "
           "used GPT-2 small (d = 768) SAEs of 768-49,152 latents trained on ~10^8-10^9 tokens; the paper tier "
           "(configs/paper.yaml) runs the paper's model and sizes through the same code")
 
 
 def _scale(summary: dict) -> str:
-    return _SCALE.format(sizes="-".join(str(s) for s in summary["dict_sizes"]))
+    activations = summary["activations"]
+    return _SCALE.format(model=activations["model"], site=activations["site"], d=activations["d"],
+                         sizes="-".join(str(s) for s in summary["dict_sizes"]), steps=summary["steps"])
 
 
 def diagnose(claim: Claim, summary: dict, meta: dict, toy: dict) -> Claim:
@@ -36,7 +38,7 @@ def diagnose(claim: Claim, summary: dict, meta: dict, toy: dict) -> Claim:
                                "(removed = a smaller-SAE latent with no counterpart above θ, taken out so that the "
                                "path ends at the larger SAE; the paper does not say how it treats them); " + scale + ".")
     if claim.id == "meta_fve_value":
-        return claim.diagnosed("scale_limited", f"figure meta_fve: {meta['latents']} decoder directions in d = 384 "
+        return claim.diagnosed("scale_limited", f"figure meta_fve: {meta['latents']} decoder directions in d = {summary['activations']['d']} "
                                f"decomposed by {meta['meta_latents']} meta-latents (paper: 49,152 directions in "
                                f"d = 768 by 2,304); how much a meta-SAE explains depends on how many latents share "
                                f"structure, which grows with the SAE's width; {scale}.")

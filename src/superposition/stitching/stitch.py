@@ -72,21 +72,48 @@ def _group_parts(group: Group, small: LatentSet, large: LatentSet, small_codes: 
 
 @torch.no_grad()
 def group_deltas(x: torch.Tensor, small: LatentSet, large: LatentSet, groups: list[Group]) -> torch.Tensor:
-    """ΔMSE of applying each group alone to ``small`` (remove its smaller latents, add its larger ones): (G,)."""
+    """ΔMSE of applying each group alone to ``small`` (remove its smaller latents, add its larger ones): (G,).
+
+    Groups of one latent (novel and removed latents, most of them) are computed for all latents at once; only the
+    groups with latents of both SAEs loop."""
     total = torch.zeros(len(groups), dtype=torch.float64)
-    grams = []
-    for group in groups:
-        rows = torch.cat([small.w_dec[list(group.small)], large.w_dec[list(group.large)]])
-        grams.append(rows @ rows.T)
+    inserted = insertion_deltas(x, small, large).double()
+    removed = _removal_deltas(x, small).double()
+    mixed = []
+    for index, group in enumerate(groups):
+        if group.kind == "novel":
+            total[index] = inserted[group.large[0]]
+        elif group.kind == "removed" and len(group.small) == 1:
+            total[index] = removed[group.small[0]]
+        else:
+            rows = torch.cat([small.w_dec[list(group.small)], large.w_dec[list(group.large)]])
+            mixed.append((index, group, rows @ rows.T))
+    if not mixed:
+        return total.float()
+    sums = torch.zeros(len(mixed), dtype=torch.float64)
     for chunk in _chunks(x):
         residual = chunk - small.reconstruct(chunk)
         small_codes, large_codes = small.encode(chunk), large.encode(chunk)
         small_proj, large_proj = residual @ small.w_dec.T, residual @ large.w_dec.T
-        for index, (group, gram) in enumerate(zip(groups, grams)):
+        for position, (_, group, gram) in enumerate(mixed):
             s, g = list(group.small), list(group.large)
             codes = torch.cat([small_codes[:, s], -large_codes[:, g]], dim=1)  # (N, g): u = codes @ rows
             proj = torch.cat([small_proj[:, s], large_proj[:, g]], dim=1)  # r·d_i
-            total[index] += float(2 * (codes * proj).sum() + ((codes @ gram) * codes).sum())
+            sums[position] += float(2 * (codes * proj).sum() + ((codes @ gram) * codes).sum())
+    for position, (index, _, _) in enumerate(mixed):
+        total[index] = sums[position] / x.shape[0]
+    return total.float()
+
+
+@torch.no_grad()
+def _removal_deltas(x: torch.Tensor, small: LatentSet) -> torch.Tensor:
+    """ΔMSE of removing each latent of ``small`` alone: mean (2 f (r·d) + f² ||d||²): (J_small,)."""
+    total = torch.zeros(small.size, dtype=torch.float64)
+    norms = small.w_dec.pow(2).sum(dim=1)
+    for chunk in _chunks(x):
+        codes = small.encode(chunk)
+        residual = chunk - small.decode(codes)
+        total += (2 * codes * (residual @ small.w_dec.T) + codes.pow(2) * norms).sum(dim=0).double()
     return (total / x.shape[0]).float()
 
 

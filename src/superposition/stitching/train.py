@@ -19,8 +19,8 @@ import torch
 
 from superposition.lm.activations import ActivationError, ActivationReader
 from superposition.runtime import derived_seed, make_generator, resolve_device
-from superposition.stitching.config import StitchingConfig
 from superposition.sweep import TrainedSweep, save_sweep, train_sweep
+from superposition.sweep_config import SweepTrainConfig
 
 __all__ = ["split_shards", "activation_scale", "train_family"]
 
@@ -50,13 +50,13 @@ def _batches(reader: ActivationReader, shards: list[int], batch_size: int, scale
         yield (batch * scale).to(device)
 
 
-def train_family(activations: Path, config: StitchingConfig, device: str, output: Path,
-                 progress: bool = True) -> TrainedSweep:
-    """Train the family on the cached site folder ``activations``; save it to ``output``."""
+def train_family(activations: Path, train: SweepTrainConfig, target_norm: float, eval_shards: int, device: str,
+                 output: Path, progress: bool = True) -> TrainedSweep:
+    """Train the family ``train`` on the cached site folder ``activations`` (its last ``eval_shards`` shards held
+    out), activations scaled to mean norm ``target_norm``; save it to ``output``."""
     reader = ActivationReader(activations)
-    train_shards, _ = split_shards(reader, config.evaluate.eval_shards)
-    train = config.train
-    scale = activation_scale(reader, train_shards, config.target_norm, train.data_seed)
+    train_shards, _ = split_shards(reader, eval_shards)
+    scale = activation_scale(reader, train_shards, target_norm, train.data_seed)
     grids = train.grids_for(reader.d)
     init = reader.sample(train.options.init_samples, make_generator(derived_seed(train.data_seed, "initialisation")),
                          train_shards) * scale
