@@ -68,7 +68,8 @@ rule stitching_meta:
         models=model_registry(STITCH["model"]),
         device=config["device"],
         code=code_fingerprint("superposition.stitching.decompose"),
-    threads: ALL_CORES
+    # one thread: thousands of small meta-SAE steps, which a second (contended) thread only slows down
+    threads: 1
     resources:
         gpu=1,
     log:
