@@ -49,7 +49,7 @@ def max_cosine_figure(latents: pd.DataFrame, threshold: float) -> Figure:
         rows = latents[(latents["small"] == small) & (latents["large"] == large)]
         ax.hist(rows.max_cosine, bins=bins, color="C0")
         ax.axvline(threshold, color="C3", ls="--", label=f"θ = {threshold:g}")
-        ax.set_title(f"{small} → {large}: {rows.novel.mean():.0%} novel")
+        ax.set_title(f"{small} → {large}: {rows.novel.mean():.1%} novel")
         ax.set_xlabel("max cosine with the smaller SAE")
         ax.set_ylabel("larger-SAE latents")
         ax.legend(fontsize=8)
