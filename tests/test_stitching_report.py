@@ -51,7 +51,8 @@ def results(tmp_path_factory) -> Path:
                            "l0": [summary["small_l0"], summary["large_l0"]], "fraction_variance_unexplained": [0.5, 0.2]})
     family.to_csv(folder / "family.csv", index=False)
     atomic_write_json(folder / "stitching.json", {"pairs": [summary], "dict_sizes": [2, 4], "eval_tokens": 300,
-                                                   "k": 1.0, "steps": 10, "activations": {"model": "m", "site": "s", "d": 3}})
+                                                   "k": 1.0, "steps": 10, "activations": {"model": "m", "site": "s", "d": 3},
+                                                   "family": family.to_dict(orient="records")})
     atomic_write_json(folder / "meta.json", meta_summary())
     run_toy(parse_config(ToyConfig, dict(colours=3, shapes=3, dim=6, noise=0.0, samples=32, steps=10, l1=[0.3],
                                          lr=0.003, meta_k=2, meta_steps=10, seed=0)), str(folder / "toy.json"))
