@@ -24,7 +24,7 @@ from pathlib import Path
 from superposition.io import atomic_write_text
 
 __all__ = ["JobTiming", "StageTiming", "benchmark_path", "read_benchmark", "collect_timings", "timings_tsv",
-           "write_timings", "read_timings", "stage_timings", "total_wall_s", "format_duration"]
+           "write_timings", "read_timings", "stage_timings", "total_wall_s", "format_duration", "summary_text"]
 
 _WILDCARD = re.compile(r"\{(\w+)(?:,[^}]*)?\}")
 _COLUMNS = ("stage", "rule", "job", "wall_s", "max_rss_mb", "cpu_s", "mean_load")
@@ -178,13 +178,22 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("what", choices=["total"])
     parser.add_argument("table", nargs="?", default="results/timings.tsv")
+    parser.add_argument("--elapsed", type=float, help="seconds the command that ran the workflow took")
     args = parser.parse_args(argv)
-    jobs = read_timings(args.table)
+    print(summary_text(read_timings(args.table), args.table, args.elapsed))
+
+
+def summary_text(jobs: list[JobTiming], table: str = "results/timings.tsv", elapsed: float | None = None) -> str:
+    """The measured time per stage and in all, as `make reproduce` prints it."""
+    lines = [f"Measured time per stage ({table}: the latest run of every job):"]
     for stage in stage_timings(jobs):
-        print(f"  {stage.stage:<18} {stage.jobs:>3} jobs  {format_duration(stage.wall_s):>16}  "
-              f"peak {_cell(stage.max_rss_mb, 0)} MB")
-    print(f"measured total: {format_duration(total_wall_s(jobs))} of job time over {len(jobs)} jobs "
-          f"({args.table})")
+        lines.append(f"  {stage.stage:<18} {stage.jobs:>3} jobs  {format_duration(stage.wall_s):>16}  "
+                     f"peak {_cell(stage.max_rss_mb, 0)} MB")
+    lines.append(f"measured total: {format_duration(total_wall_s(jobs))} of job wall time over {len(jobs)} jobs")
+    if elapsed is not None:
+        lines.append(f"elapsed: {format_duration(elapsed)} for this command (jobs run side by side; jobs already "
+                     "up to date are not rerun)")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
