@@ -130,6 +130,6 @@ rule report_mathjax:
     params:
         code=code_fingerprint("superposition.reporting"),
     log:
-        "logs/site/mathjax.log",
+        "logs/common/mathjax.log",
     script:
         "../scripts/report_mathjax.py"
