@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh machine:
-#   make reproduce   set up .venv from the lock, then run the whole workflow (snakemake --cores all)
+#   make reproduce   set up .venv from the lock, run the whole workflow (snakemake --cores all), write the
+#                    Snakemake report and print the measured time (results/index.html shows everything)
 #   make test        set up .venv from the lock, then run the test suite (what CI runs)
 # Test tiers: make test-unit (library only, no workflow runs), make smoke (the whole DAG on the smoke tier, from
 # the command line, in .smoke/), make test (everything).
@@ -52,7 +53,7 @@ PYCHESS_BOOK := data/external/pychess/usr/share/pychess/pychess_book.bin
 	docs benchmark clean-results
 
 help:
-	@echo "make reproduce   set up .venv and run the whole workflow (snakemake --cores $(CORES))"
+	@echo "make reproduce   set up .venv, run the whole workflow (snakemake --cores $(CORES)), print the measured time"
 	@echo "make test        set up .venv and run every test (what CI runs)"
 	@echo "make test-unit   the library's unit tests only (no workflow runs; a few minutes)"
 	@echo "make smoke       build the tiny models and run the whole DAG on configs/smoke.yaml in .smoke/"

@@ -44,13 +44,16 @@ def test_every_experiment_has_a_docs_page_linked_from_the_readme(manifest):
 
 def test_dvc_stages_follow_the_reads(manifest):
     stages = yaml.safe_load(dvc_yaml(manifest, REPO))["stages"]
-    assert list(stages) == [stage.name for stage in manifest.stages] + ["scorecard"]
+    assert list(stages) == [stage.name for stage in manifest.stages] + ["scorecard", "site"]
     lm_sae = stages["lm_sae"]
     assert "results/toy_sae/metrics.csv" in lm_sae["deps"] and "data/activations" in lm_sae["deps"]
     assert {"toy_sae_evaluate", "activations_cache", "lm_sae_train"} <= set(lm_sae["cmd"].split())
     assert all(out[path].get("cache") is False for out in lm_sae["outs"] for path in out)
     assert "lm_sae.site" in stages["lm"]["params"][0]["config.yaml"]
     assert set(stages["scorecard"]["deps"]) >= set(manifest.claims_files)
+    # Every stage may copy MathJax for its report (a rule of common.smk); the site reads every experiment's results.
+    assert all("report_mathjax" in stage["cmd"].split() for name, stage in stages.items() if name != "scorecard")
+    assert set(stages["site"]["deps"]) >= {e.results_dir for e in manifest.experiments}
 
 
 def test_rule_and_script_parsing_known_answer():
