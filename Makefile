@@ -49,13 +49,14 @@ STOCKFISH_BIN := data/external/stockfish/usr/games/stockfish
 GNUCHESS_BOOK := data/external/gnuchess-book/usr/share/games/gnuchess/book.bin
 PYCHESS_BOOK := data/external/pychess/usr/share/pychess/pychess_book.bin
 
-.PHONY: help setup browser chess-external models-mpnet reproduce test test-unit test-faults smoke verify lock schema dvc-yaml \
+.PHONY: help setup browser chess-external models-mpnet reproduce test test-unit test-faults smoke site-check verify lock schema dvc-yaml \
 	docs benchmark clean-results
 
 help:
 	@echo "make reproduce   set up .venv, run the whole workflow (snakemake --cores $(CORES)), print the measured time"
 	@echo "make test        set up .venv and run every test (what CI runs)"
 	@echo "make test-unit   the library's unit tests only (no workflow runs; a few minutes)"
+	@echo "make site-check  open results/index.html and every page it links in chromium, offline; save results/index.png"
 	@echo "make smoke       build the tiny models and run the whole DAG on configs/smoke.yaml in .smoke/"
 	@echo "make test-faults kill -9 the smoke DAG at $(FAULT_KILLS) random moments; check it recovers, byte-identical"
 	@echo "make verify      re-hash every cache and prepared model; name what is corrupt and how to rebuild it"
@@ -189,6 +190,10 @@ smoke: setup
 # The long fault-injection run (make test runs a short one): the whole smoke DAG killed FAULT_KILLS times.
 test-faults: setup
 	FAULT_KILLS=$(FAULT_KILLS) FAULT_TARGET=all $(VENV)/bin/pytest tests/test_workflow.py -k "killed_at_random" -s
+
+# The browser check of the results site that `make test` runs on the smoke tier, here on results/.
+site-check: setup
+	$(VENV_PY) -m superposition.site_check results/index.html --screenshot results/index.png
 
 verify: setup
 	$(VENV_PY) -m superposition.verify data
