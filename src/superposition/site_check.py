@@ -107,9 +107,10 @@ def check_site(index: Path, screenshot: Path | None = None, executable: str | No
             page.on("console", lambda message: check.console_errors.append(f"{page.url}: {message.text}")
                     if message.type == "error" else None)
             page.on("pageerror", lambda error: check.console_errors.append(f"{page.url}: {error}"))
+            # Requests outside the results are recorded (and aborted) by the route above.
             page.on("requestfailed", lambda request: check.failed_requests.append(
-                f"{request.url} ({request.failure})") if _local_path(request.url) is None
-                or _inside(_local_path(request.url), root) else None)
+                f"{request.url} ({request.failure})") if _local_path(request.url) is not None
+                and _inside(_local_path(request.url), root) else None)
             pending, seen = [index.resolve()], set()
             while pending:
                 current = pending.pop(0)
