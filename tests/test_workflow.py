@@ -58,7 +58,8 @@ def run(workdir: Path, *args: str, check: bool = True, timeout: int = 600) -> su
 def smoke_run(tmp_path_factory) -> Path:
     """The whole DAG, run once on the smoke tier (the same preparation as `make smoke`)."""
     workdir = make_smoke_workdir(REPO, tmp_path_factory.mktemp("smoke"))
-    run(workdir, "snakemake", "--cores", "2")
+    # Minutes on an idle 2-core machine; a shared, loaded one takes several times as long.
+    run(workdir, "snakemake", "--cores", "2", timeout=1800)
     # Later tests change this run (config edits, DVC); the fault test compares with it as it was.
     (workdir / "clean-digests.json").write_text(json.dumps(output_digests(workdir)))
     return workdir
