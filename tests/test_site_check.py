@@ -11,7 +11,8 @@ from superposition.site_check import check_site, find_chromium
 CHROMIUM = find_chromium()
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium on PATH (`make setup` installs it as root)")
 # A 1x1 PNG.
-PIXEL = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+PIXEL = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9a"
+                         "wAAAABJRU5ErkJggg==")
 
 
 def test_a_clean_site_passes_and_is_screenshotted(tmp_path):

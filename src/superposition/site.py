@@ -171,7 +171,8 @@ def _counts(inputs: SiteInputs) -> dict[str, dict[str, int]]:
 def _timings_section(inputs: SiteInputs, stages: list[StageTiming]) -> str:
     stage_rows = "".join(
         f"<tr><td>{_e(s.stage)}</td><td>{s.jobs}</td><td>{_e(format_duration(s.wall_s))}</td>"
-        f"<td>{_e(_mb(s.max_rss_mb))}</td><td>{_e(format_duration(s.cpu_s))}</td>{_cost_cells(inputs.costs.get(s.stage))}"
+        f"<td>{_e(_mb(s.max_rss_mb))}</td><td>{_e(format_duration(s.cpu_s))}</td>"
+        f"{_cost_cells(inputs.costs.get(s.stage))}"
         "</tr>" for s in stages)
     job_rows = "".join(
         f"<tr><td>{_e(j.stage)}</td><td>{_e(j.rule)}</td><td>{_e(j.job)}</td><td>{_e(format_duration(j.wall_s))}</td>"

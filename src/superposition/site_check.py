@@ -26,7 +26,8 @@ _IMAGES = "Array.from(document.images).filter(i => !i.complete || i.naturalWidth
 _LINKS = "Array.from(document.querySelectorAll('a[href]')).map(a => a.href)"
 _IDS = "Array.from(document.querySelectorAll('[id]')).map(e => e.id)"
 # MathJax 2 typesets after the load event: wait until its queue is empty (pages without MathJax pass at once).
-_MATHJAX_DONE = "() => !window.MathJax || !MathJax.Hub || (MathJax.Hub.queue.pending === 0 && !MathJax.Hub.queue.running)"
+_MATHJAX_DONE = ("() => !window.MathJax || !MathJax.Hub || "
+                 "(MathJax.Hub.queue.pending === 0 && !MathJax.Hub.queue.running)")
 
 
 @dataclass
