@@ -158,7 +158,6 @@ def test_results_site_loads_offline_in_a_real_browser(smoke_run):
     expected = {"index.html", "scorecard.html", SNAKEMAKE_REPORT, *(f"{e}/report.html" for e in EXPERIMENTS)}
     assert expected <= set(check.pages)
     assert check.images_checked >= sum(len(stage.figures) for stage in MANIFEST.experiments)
-    assert check.typeset_formulas > 0, "no report typeset a formula with the local MathJax"
     assert screenshot.stat().st_size > 20_000
 
 
