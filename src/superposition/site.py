@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from superposition.claims import outcome, read_claims, verdict_cell
+from superposition.claims import outcome, read_claims
 from superposition.cost import Cost, stage_costs
 from superposition.io import atomic_write_text
 from superposition.manifest import Experiment, Manifest, load_manifest
@@ -137,7 +137,7 @@ def _scorecard_section(inputs: SiteInputs) -> str:
                 f"<tr style='background:{_COLOURS[outcome(claim)]}'><td>{_e(experiment.name)}</td>"
                 f"<td title='{_e(claim['statement'])}'>{_e(claim['id'])}</td><td>{_e(claim['source'])}</td>"
                 f"<td>{_e(claim['paper_value'])}</td><td>{_e(claim['measured_summary'])}</td>"
-                f"<td>{_e(verdict_cell(claim))}</td><td class='small'>{_e(diagnosis or '')}</td>"
+                f"<td>{_e(_verdict(claim))}</td><td class='small'>{_e(diagnosis or '')}</td>"
                 f"<td><a href='{_e(target)}'>{_e(label)}</a></td></tr>")
     header = ("<tr><th>experiment</th><th>claim</th><th>source</th><th>paper</th><th>ours</th><th>verdict</th>"
               "<th>diagnosis / note</th><th>figure</th></tr>")
@@ -152,6 +152,12 @@ def _scorecard_section(inputs: SiteInputs) -> str:
     return (f"<section id='scorecard'><h2>Scorecard</h2><table>{total_header}{totals}</table>"
             f"<p>Also as <a href='scorecard.md'>scorecard.md</a> and <a href='scorecard.html'>scorecard.html</a>."
             f"</p><table>{header}{''.join(rows[False])}</table>{secondary}</section>")
+
+
+def _verdict(claim: dict[str, Any]) -> str:
+    # Words, not the reports' emoji: a browser without an emoji font would show empty boxes.
+    key = outcome(claim)
+    return {"passed": "pass", "untestable": "untestable"}.get(key, f"FAIL ({_OUTCOME_LABELS[key]})")
 
 
 def _counts(inputs: SiteInputs) -> dict[str, dict[str, int]]:
@@ -180,11 +186,12 @@ def _timings_section(inputs: SiteInputs, stages: list[StageTiming]) -> str:
     total = total_wall_s(inputs.jobs)
     return (
         "<section id='timings'><h2>Timings and expected cost</h2>"
-        f"<p>Measured on this run's tier ({_e(inputs.tier)}): {_e(format_duration(total))} of job time over "
+        f"<p>Measured on {_e(inputs.tier)}: {_e(format_duration(total))} of job time over "
         f"{len(inputs.jobs)} jobs (jobs that ran side by side each count in full). Peak memory is Snakemake's "
         "sample of the job's process tree (every 0.5 s for 30 s, then every 30 s). FLOPs count the dominant "
-        "matrix products of each stage (hover for what is counted); GPU hours assume the sustained throughput "
-        "stated in <code>superposition.cost</code>. Table: <a href='timings.tsv'>timings.tsv</a>.</p>"
+        "matrix products of each stage (hover for what is counted); the paper tier is this run's config with "
+        "<code>configs/paper.yaml</code> merged in; GPU hours assume the sustained throughput stated in "
+        "<code>superposition.cost</code>. Table: <a href='timings.tsv'>timings.tsv</a>.</p>"
         "<table><tr><th>stage</th><th>jobs</th><th>wall time</th><th>peak memory</th><th>CPU time</th>"
         "<th>FLOP, this tier</th><th>FLOP, paper tier</th><th>GPU hours, paper tier</th></tr>"
         f"{stage_rows}</table><details><summary>every job</summary><table><tr><th>stage</th><th>rule</th>"
@@ -233,7 +240,7 @@ def site_html(inputs: SiteInputs) -> str:
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>Superposition Replications: results</title><style>{_CSS}</style></head><body>"
         "<h1>Superposition Replications: results</h1>"
-        f"<p>{_e(headline)} Tier: {_e(inputs.tier)}.</p>"
+        f"<p>{_e(headline)} Config: {_e(inputs.tier)}.</p>"
         "<nav><a href='#experiments'>experiments</a><a href='#scorecard'>scorecard</a>"
         "<a href='#timings'>timings</a><a href='#provenance'>provenance</a>"
         f"<a href='{SNAKEMAKE_REPORT}'>Snakemake report</a></nav>"
@@ -269,5 +276,5 @@ def write_site_from_files(manifest_file: Path, claims_files: list[Path], timings
     manifest = load_manifest(manifest_file)
     paper = merged(config, yaml.safe_load(paper_tier.read_text(encoding="utf-8")) or {})
     costs = stage_costs(cost_functions, config, paper)
-    tier = "the paper tier" if config == paper else "this run's config (not the paper tier)"
+    tier = "the paper tier" if config == paper else "this run's config"
     write_site(manifest, claims_files, read_timings(timings), costs, run_provenance(root, config), tier, output)
