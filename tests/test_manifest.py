@@ -44,16 +44,22 @@ def test_every_experiment_has_a_docs_page_linked_from_the_readme(manifest):
 
 def test_dvc_stages_follow_the_reads(manifest):
     stages = yaml.safe_load(dvc_yaml(manifest, REPO))["stages"]
-    assert list(stages) == [stage.name for stage in manifest.stages] + ["scorecard"]
+    assert list(stages) == [stage.name for stage in manifest.stages] + ["scorecard", "site"]
     lm_sae = stages["lm_sae"]
     assert "results/toy_sae/metrics.csv" in lm_sae["deps"] and "data/activations" in lm_sae["deps"]
     assert {"toy_sae_evaluate", "activations_cache", "lm_sae_train"} <= set(lm_sae["cmd"].split())
-    # Every output is cached (shared by dvc push/pull); each command first restores the outputs' cached times.
-    assert all(out[path] == {"persist": True} for stage in stages.values() for out in stage["outs"] for path in out)
+    # Every output is cached (shared by dvc push/pull) except the site's (its timings differ per run); each command
+    # first restores the outputs' cached times.
+    assert all(out[path] == {"persist": True} for name, stage in stages.items() if name != "site"
+               for out in stage["outs"] for path in out)
+    assert all(out[path] == {"persist": True, "cache": False} for out in stages["site"]["outs"] for path in out)
     assert all(stage["cmd"].startswith(f"python -m superposition.dvc_stage restore-times {name} && snakemake ")
                for name, stage in stages.items())
     assert "lm_sae.site" in stages["lm"]["params"][0]["config.yaml"]
     assert set(stages["scorecard"]["deps"]) >= set(manifest.claims_files)
+    # Every stage may copy MathJax for its report (a rule of common.smk); the site reads every experiment's results.
+    assert all("report_mathjax" in stage["cmd"].split() for name, stage in stages.items() if name != "scorecard")
+    assert set(stages["site"]["deps"]) >= {e.results_dir for e in manifest.experiments}
 
 
 def test_rule_and_script_parsing_known_answer():

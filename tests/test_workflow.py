@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import re
 import signal
@@ -22,7 +23,10 @@ import pytest
 import yaml
 
 from superposition.manifest import MANIFEST_FILE, load_manifest
+from superposition.site import SNAKEMAKE_REPORT
+from superposition.site_check import check_site, find_chromium
 from superposition.smoke import make_smoke_workdir
+from superposition.timings import read_timings
 from tests.faults import comparable, invalid_outputs, kill_until_done, leftover_temporaries, output_digests
 
 pytestmark = pytest.mark.workflow
@@ -33,7 +37,8 @@ MANIFEST = load_manifest(REPO / MANIFEST_FILE)
 EXPERIMENTS = [experiment.name for experiment in MANIFEST.experiments]
 OUTPUTS = ([path for stage in MANIFEST.stages for path in stage.smoke_outputs]
            + [path for e in MANIFEST.experiments for path in (e.claims, *e.report_files)]
-           + ["results/scorecard.md", "results/scorecard.html"])
+           + ["results/scorecard.md", "results/scorecard.html", "results/timings.tsv", "results/index.html",
+              "results/_static/mathjax/MathJax.js"])
 
 
 def _environment() -> dict[str, str]:
@@ -53,7 +58,8 @@ def run(workdir: Path, *args: str, check: bool = True, timeout: int = 600) -> su
 def smoke_run(tmp_path_factory) -> Path:
     """The whole DAG, run once on the smoke tier (the same preparation as `make smoke`)."""
     workdir = make_smoke_workdir(REPO, tmp_path_factory.mktemp("smoke"))
-    run(workdir, "snakemake", "--cores", "2", timeout=1800)  # a hang guard: a busy machine needs > 10 min
+    # Minutes on an idle 2-core machine; a shared, loaded one takes several times as long.
+    run(workdir, "snakemake", "--cores", "2", timeout=1800)
     # Later tests change this run (config edits, DVC); the fault test compares with it as it was.
     (workdir / "clean-digests.json").write_text(json.dumps(output_digests(workdir)))
     return workdir
@@ -124,6 +130,35 @@ def test_report_shows_figures_and_every_claim(smoke_run, experiment):
     assert html.count("data:image/png;base64") >= len(MANIFEST.stage(experiment).figures)
     claims = json.loads((smoke_run / f"results/{experiment}/claims.json").read_text())["claims"]
     assert all(claim["id"] in html for claim in claims) and "Interpretations" in html
+
+
+def test_timings_cover_every_job_of_the_dag(smoke_run):
+    dry = run(smoke_run, "snakemake", "--cores", "1", "-n", "--forceall").stdout
+    benchmarks = re.findall(r"^\s+benchmark: (.+)$", dry, flags=re.MULTILINE)
+    # The site's own jobs run after the table is written.
+    expected = sorted(path for path in benchmarks if not path.startswith("logs/site/"))
+    jobs = read_timings(smoke_run / "results/timings.tsv")
+    assert len(jobs) == len(expected) > 40
+    assert {job.stage for job in jobs} == {stage.name for stage in MANIFEST.stages} | {"scorecard", "common"}
+    assert all(job.wall_s > 0 for job in jobs)
+    assert sum(math.isfinite(job.max_rss_mb) for job in jobs) > len(jobs) // 2
+
+
+def test_results_site_loads_offline_in_a_real_browser(smoke_run):
+    """results/index.html and every page it links (reports, scorecard, Snakemake report) from file:// in
+    Chromium: no console error, no request outside results/, every image decoded, every link resolves."""
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip("no chromium on PATH: `make setup` installs Debian's chromium when run as root")
+    run(smoke_run, "snakemake", "--report", f"results/{SNAKEMAKE_REPORT}")
+    screenshot = smoke_run / "results/index.png"
+    check = check_site(smoke_run / "results/index.html", screenshot, chromium)
+    print(f"\nresults site: {check.summary()}")
+    assert check.ok, check.summary()
+    expected = {"index.html", "scorecard.html", SNAKEMAKE_REPORT, *(f"{e}/report.html" for e in EXPERIMENTS)}
+    assert expected <= set(check.pages)
+    assert check.images_checked >= sum(len(stage.figures) for stage in MANIFEST.experiments)
+    assert screenshot.stat().st_size > 20_000
 
 
 def test_second_run_has_nothing_to_do(smoke_run):

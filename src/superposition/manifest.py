@@ -45,6 +45,8 @@ class Stage:
                                       "stage's caches (the lm DVC stage depends on them)", default=())
     smoke_outputs: tuple[str, ...] = param("files the smoke run must produce beyond claims, report and figures",
                                            default=())
+    cost: str = param("dotted path of a function (whole config dict) -> superposition.cost.Cost: the stage's "
+                      "expected compute, shown on the results site for this tier and the paper tier", default="")
 
     @property
     def rule_file(self) -> str:
@@ -211,6 +213,7 @@ def _dvc_stage(manifest: Manifest, stage: Stage, root: Path) -> dict:
     allowed = list(rules)
     for other in sorted(upstream, key=manifest.stages.index):
         allowed += _stage_rules(other, root)[0]
+    allowed += _shared_rules(root)
     deps = ["Snakefile", MANIFEST_FILE, "workflow/rules/common.smk", stage.rule_file, *scripts,
             "workflow/schemas/config.schema.yaml", "src/superposition", *stage.deps]
     if stage.is_experiment:
@@ -233,6 +236,22 @@ def _stage_command(stage: str, target: str, allowed: list[str]) -> str:
             f"snakemake {target} --cores all --allowed-rules {' '.join(allowed)}")
 
 
+def _shared_rules(root: Path) -> list[str]:
+    """Rules of workflow/rules/common.smk (MathJax for the reports): any stage may run them."""
+    return rule_names((root / "workflow/rules/common.smk").read_text(encoding="utf-8"))
+
+
+def _site_stage(manifest: Manifest, root: Path) -> dict:
+    rules, scripts = _stage_rules(Stage("site", "", "", ("results/index.html",)), root)
+    return {
+        "cmd": f"snakemake site --cores all --allowed-rules {' '.join(rules + _shared_rules(root))}",
+        "deps": ["workflow/rules/site.smk", *scripts, "src/superposition", "configs/paper.yaml",
+                 "results/scorecard.md", *[e.results_dir for e in manifest.experiments]],
+        "params": [{"config.yaml": [stage.name for stage in manifest.stages]}],
+        "outs": [{path: {"persist": True, "cache": False}} for path in ("results/timings.tsv", "results/index.html")],
+    }
+
+
 def _scorecard_stage(manifest: Manifest, root: Path) -> dict:
     rules, scripts = _stage_rules(Stage("scorecard", "", "", ("results/scorecard.md",)), root)
     claim_rules = [f"{experiment.name}_claims" for experiment in manifest.experiments]
@@ -248,7 +267,7 @@ DVC_HEADER = """\
 # DVC wraps the Snakemake targets: `dvc repro` runs what changed and caches the outputs; a second `dvc repro`
 # does nothing. Snakemake decides which jobs inside a stage rerun; DVC decides whether a stage runs at all.
 # Outputs persist: DVC must not delete them before a run, or Snakemake would redo every job of the stage.
-# Every output is cached (`dvc push`/`dvc pull` share them all). The cache hard-links files (.dvc/config:
+# Every output is cached (`dvc push`/`dvc pull` share them), except the site's (timings differ per run). The cache hard-links files (.dvc/config:
 # cache.type = hardlink) so that caching keeps their times; before a run DVC replaces them by fresh copies, so
 # each command first gives the copies back their cached times (superposition.dvc_stage). A stage's
 # --allowed-rules are its own rules and those of the stages it reads from: DVC has already brought those up to
@@ -259,10 +278,12 @@ DVC_HEADER = """\
 
 
 def dvc_yaml(manifest: Manifest, root: Path | str = ".") -> str:
-    """The text of ``dvc.yaml``: one stage per manifest stage, then the scorecard; experiments' metrics."""
+    """The text of ``dvc.yaml``: one stage per manifest stage, then the scorecard and the results site;
+    experiments' metrics."""
     root = Path(root)
     stages = {stage.name: _dvc_stage(manifest, stage, root) for stage in manifest.stages}
     stages["scorecard"] = _scorecard_stage(manifest, root)
+    stages["site"] = _site_stage(manifest, root)
     document = {"stages": stages,
                 "metrics": [e.metrics for e in manifest.experiments if e.metrics]}
     return DVC_HEADER + yaml.safe_dump(document, sort_keys=False, width=110)

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib.metadata
 import importlib.util
 import json
+import platform
 import re
+import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["code_fingerprint", "module_dependencies", "notebook_modules", "notebook_fingerprint"]
+__all__ = ["code_fingerprint", "module_dependencies", "notebook_modules", "notebook_fingerprint", "config_hash",
+           "git_commit", "package_versions", "run_provenance", "PROVENANCE_PACKAGES"]
 
 _PACKAGE = "superposition"
 
@@ -105,3 +109,51 @@ def notebook_fingerprint(notebook: Path | str, *modules: str) -> str:
     """:func:`code_fingerprint` of every library module a report notebook imports (and ``modules``): editing a
     plotting or table function reruns the reports that call it."""
     return code_fingerprint(*notebook_modules(notebook), *modules)
+
+
+# The packages whose versions the results site records beside the commit (the lock pins them all).
+PROVENANCE_PACKAGES = ("superposition-replications", "torch", "numpy", "pandas", "scikit-learn", "matplotlib",
+                       "safetensors", "transformers", "onnxruntime", "chess", "snakemake", "dvc", "papermill",
+                       "nbconvert")
+
+
+def config_hash(config: dict) -> str:
+    """SHA-256 (hex, first 16 characters) of a config as canonical JSON (sorted keys): equal configs, equal hash."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def git_commit(root: Path | str = ".") -> tuple[str | None, bool]:
+    """(commit, dirty) of the git checkout at ``root``: the HEAD commit and whether tracked files differ from it;
+    (None, False) outside a checkout or without commits."""
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False)
+
+    try:
+        head = git("rev-parse", "--verify", "--quiet", "HEAD")
+    except OSError:  # no git on this machine
+        return None, False
+    if head.returncode != 0:
+        return None, False
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return head.stdout.strip(), bool(status.stdout.strip())
+
+
+def package_versions(names: tuple[str, ...] = PROVENANCE_PACKAGES) -> dict[str, str]:
+    """Installed version of each distribution in ``names`` ("not installed" where absent)."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def run_provenance(root: Path | str, config: dict) -> dict:
+    """What produced a set of results: commit (and whether the checkout was modified), the config's hash,
+    Python, platform and the versions of the main packages."""
+    commit, dirty = git_commit(root)
+    return {"commit": commit, "dirty": dirty, "config_hash": config_hash(config),
+            "python": platform.python_version(), "platform": platform.platform(terse=True),
+            "packages": package_versions()}

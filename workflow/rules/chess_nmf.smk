@@ -172,6 +172,7 @@ rule chess_nmf_claims:
 rule chess_nmf_report:
     input:
         notebook="notebooks/chess_nmf.ipynb",
+        mathjax=MATHJAX,
         positions=rules.chess_nmf_positions.output.manifest,
         network_metrics=rules.chess_nmf_train.output.metrics,
         sweeps=expand(f"{CHESS_RESULTS}/decompositions/{{network}}/block{{block}}.json", network=CHESS_NETWORKS,

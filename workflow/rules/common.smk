@@ -4,11 +4,13 @@ import os
 import sys
 
 from snakemake.exceptions import WorkflowError
+from snakemake.io import strip_wildcard_constraints
 
 from superposition.config import ConfigError
 from superposition.manifest import MANIFEST_FILE, load_manifest
 from superposition.provenance import code_fingerprint, notebook_fingerprint
 from superposition.recovery import recover_interrupted_run
+from superposition.timings import benchmark_path
 from superposition.workflow_config import load_workflow_config
 
 # Shell and script jobs use this interpreter's environment (papermill, nbconvert live in the venv).
@@ -90,3 +92,47 @@ def report_code(experiment):
 
 wildcard_constraints:
     experiment="[a-z_]+",
+
+
+def rule_stage(job_rule):
+    """The manifest stage a rule belongs to: its rule file's name (workflow/rules/<stage>.smk)."""
+    return os.path.splitext(os.path.basename(job_rule.snakefile))[0]
+
+
+def benchmark_every_rule():
+    """Give every rule that runs a job (it has a log) a benchmark file beside its logs, unless it names one:
+    logs/<stage>/benchmarks/<rule>[.<wildcards>].tsv. Called once after every rule file is included; returns
+    rule name -> {"stage", "benchmark"} for the timings table (results/timings.tsv)."""
+    benchmarks = {}
+    for job_rule in workflow.rules:
+        if not job_rule.log:
+            continue  # target rules run nothing
+        if not job_rule.benchmark:
+            job_rule.benchmark_modifier = job_rule.log_modifier  # paths are modified as the log's are
+            job_rule.benchmark = benchmark_path(str(job_rule.log[0]), job_rule.name, sorted(job_rule.wildcard_names))
+        pattern = strip_wildcard_constraints(str(job_rule.benchmark))
+        benchmarks[job_rule.name] = {"stage": rule_stage(job_rule), "benchmark": pattern}
+    return dict(sorted(benchmarks.items()))
+
+
+# Offline formulas in every report: MathJax 2 from Debian's libjs-mathjax (unpacked by `make setup`), copied into
+# results/ so that reports and the results site load nothing from outside it (superposition.reporting). Report
+# rules take `mathjax=MATHJAX` as an input. A rule of this file: every DVC stage may run it.
+MATHJAX_SOURCE = "data/external/mathjax/usr/share/javascript/mathjax"
+MATHJAX = "results/_static/mathjax"
+
+
+rule report_mathjax:
+    input:
+        source=MATHJAX_SOURCE,
+    output:
+        mathjax=directory(MATHJAX),
+    params:
+        code=code_fingerprint("superposition.reporting"),
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    log:
+        "logs/common/mathjax.log",
+    script:
+        "../scripts/report_mathjax.py"

@@ -146,6 +146,7 @@ rule feature_sparsity_claims:
 rule feature_sparsity_report:
     input:
         notebook="notebooks/feature_sparsity.ipynb",
+        mathjax=MATHJAX,
         synthetic=expand(FS_DIR + "/synthetic/{setting}.json", setting=FS_SETTINGS),
         embeddings=rules.feature_sparsity_claims.input.embeddings,
         layers=rules.feature_sparsity_claims.input.layers,

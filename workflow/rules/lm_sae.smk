@@ -86,6 +86,7 @@ rule lm_sae_claims:
 rule lm_sae_report:
     input:
         notebook="notebooks/lm_sae.ipynb",
+        mathjax=MATHJAX,
         metrics_csv=rules.lm_sae_evaluate.output.metrics_csv,
         metrics_json=rules.lm_sae_evaluate.output.metrics_json,
         history_csv=rules.lm_sae_evaluate.output.history_csv,

@@ -91,6 +91,7 @@ rule random_vs_trained_claims:
 rule random_vs_trained_report:
     input:
         notebook="notebooks/random_vs_trained.ipynb",
+        mathjax=MATHJAX,
         metrics_csv=rules.random_vs_trained_evaluate.output.metrics_csv,
         latents_csv=rules.random_vs_trained_evaluate.output.latents_csv,
         metrics_json=rules.random_vs_trained_evaluate.output.metrics_json,

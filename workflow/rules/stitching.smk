@@ -122,6 +122,7 @@ rule stitching_claims:
 rule stitching_report:
     input:
         notebook="notebooks/stitching.ipynb",
+        mathjax=MATHJAX,
         latents=rules.stitching_stitch.output.latents,
         groups=rules.stitching_stitch.output.groups,
         path=rules.stitching_stitch.output.path,

@@ -67,6 +67,7 @@ rule tms_claims:
 rule tms_report:
     input:
         notebook="notebooks/tms.ipynb",
+        mathjax=MATHJAX,
         metrics=rules.tms_analyze.output.metrics,
         claims=rules.tms_claims.output.claims,
         models=rules.tms_analyze.input.models,

@@ -121,6 +121,7 @@ rule toy_sae_claims:
 rule toy_sae_report:
     input:
         notebook="notebooks/toy_sae.ipynb",
+        mathjax=MATHJAX,
         metrics_csv=rules.toy_sae_evaluate.output.metrics_csv,
         metrics_json=rules.toy_sae_evaluate.output.metrics_json,
         history_csv=rules.toy_sae_evaluate.output.history_csv,
