@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.metadata
-import importlib.util
 import json
 import platform
 import re
@@ -25,18 +24,36 @@ __all__ = ["code_fingerprint", "module_dependencies", "notebook_modules", "noteb
 _PACKAGE = "superposition"
 
 
+_ROOT = Path(__file__).resolve().parent  # the superposition package's folder
+
+
+@lru_cache(maxsize=None)
+def _source_path(module: str) -> Path | None:
+    """The source file of ``superposition`` module ``module`` (``a/b.py`` or ``a/b/__init__.py``), found on disk
+    without importing anything (importing would pull torch into parsing the Snakefile); None if there is none."""
+    if module != _PACKAGE and not module.startswith(_PACKAGE + "."):
+        return None
+    parts = module.split(".")[1:]
+    folder = _ROOT.joinpath(*parts)
+    for candidate in (folder / "__init__.py", folder.with_suffix(".py") if parts else None):
+        if candidate is not None and candidate.is_file():
+            return candidate
+    return None
+
+
 def _module_path(module: str) -> Path:
-    spec = importlib.util.find_spec(module)
-    if spec is None or spec.origin is None:
+    path = _source_path(module)
+    if path is None:
         raise ModuleNotFoundError(f"no module named {module!r}")
-    return Path(spec.origin)
+    return path
 
 
 def _is_package(module: str) -> bool:
     return _module_path(module).name == "__init__.py"
 
 
-def _imports(module: str) -> set[str]:
+@lru_cache(maxsize=None)
+def _imports(module: str) -> frozenset[str]:
     """Names of the ``superposition`` modules imported by ``module`` (absolute and relative imports)."""
     tree = ast.parse(_module_path(module).read_text(encoding="utf-8"))
     package = module if _is_package(module) else module.rpartition(".")[0]
@@ -54,16 +71,11 @@ def _imports(module: str) -> set[str]:
         else:
             continue
         found.update(name for name in names if _is_library_module(name))
-    return found
+    return frozenset(found)
 
 
 def _is_library_module(name: str) -> bool:
-    if name != _PACKAGE and not name.startswith(_PACKAGE + "."):
-        return False
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:  # `name` is an attribute of a module, not a submodule
-        return False
+    return _source_path(name) is not None
 
 
 @lru_cache(maxsize=None)
