@@ -305,6 +305,10 @@ def _start_job(workdir: Path, target: str, rule: str) -> subprocess.Popen:
 def test_interrupted_job_leaves_nothing_half_written_and_the_same_command_resumes(tmp_path):
     workdir = make_smoke_workdir(REPO, tmp_path)
     target, rule = "results/toy_sae/sweep.safetensors", "toy_sae_train"
+    # The smoke tier trains in a tenth of a second, shorter than a Ctrl-C takes to land: seconds here.
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["toy_sae"]["train"]["steps"] = 15_000  # ~7 s on 2 cores
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
     # 1. The job is killed outright (as by the OOM killer): Snakemake reports the failure.
     process = _start_job(workdir, target, rule)
