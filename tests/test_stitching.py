@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from superposition.stitching.latents import LatentSet, from_batchtopk
 from superposition.stitching.matching import Group, decoder_cosines, matched_groups, max_cosine_to_smaller, novel_mask
 from superposition.stitching.stitch import (
+    RISE_SIGMAS,
+    StitchingPath,
     group_deltas,
     insertion_deltas,
     l0,
@@ -106,6 +109,15 @@ def test_stitching_path_walks_from_small_to_large() -> None:
         assert path.mse[step] == pytest.approx(mse(x, rebuilt), rel=1e-5, abs=1e-6)
         assert path.n_latents[step] == rebuilt.size
     assert path.kind[-1] == "decoder_bias" and (path.step_se >= 0).all()
+
+
+def test_significant_rises_count_steps_beyond_the_noise() -> None:
+    # Steps (binary-exact values): -1 (a fall), +0.5 at SE 0.125 (4 SE: significant), +0.125 (1 SE: noise),
+    # and a rise of exactly RISE_SIGMAS SE, which is not "more than" and so not significant.
+    mse_values = np.array([3.0, 2.0, 2.5, 2.625, 2.625 + RISE_SIGMAS * 0.125])
+    path = StitchingPath(n_latents=np.arange(5), mse=mse_values, l0=np.zeros(5),
+                         step_se=np.array([0.0, 0.25, 0.125, 0.125, 0.125]), kind=["swap"] * 4, group=[0, 1, 2, 3])
+    assert path.significant_rises().tolist() == [False, True, False, False]
 
 
 def test_path_order_is_by_delta_then_index() -> None:

@@ -65,7 +65,7 @@ def analyse_pair(x: torch.Tensor, small: LatentSet, large: LatentSet, threshold:
     chance = random_unit_vectors(large.size, large.w_dec.shape[1], 0)  # fixed seed: a reference, not a sample
     chance_max = max_cosine_to_smaller(decoder_cosines(small.w_dec, chance))
     rises = path.mse[1:] - path.mse[:-1]
-    significant = rises > 2 * path.step_se[1:]  # the claims' PATH_RISE_SIGMAS
+    significant = path.significant_rises()
     small_mse, large_mse = mse(x, small), mse(x, large)
     summary = {
         "small": small.size, "large": large.size, "threshold": threshold,

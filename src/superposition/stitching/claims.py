@@ -10,6 +10,7 @@ from pathlib import Path
 
 from superposition.claims import Claim, write_claims
 from superposition.io import read_json
+from superposition.stitching.stitch import RISE_SIGMAS
 
 __all__ = ["PAPER", "stitching_claims", "write_stitching_claims"]
 
@@ -17,7 +18,7 @@ PAPER = ("Leask, Bussmann, Pearce, Bloom, Tigges, Al Moubayed, Sharkey & Nanda (
          "find canonical units of analysis")
 NOVEL_MIN, NOVEL_MAX = 0.05, 0.95  # "a non-trivial fraction": neither almost none nor almost all
 MOST = 0.5  # "most novel latents"
-PATH_RISE_SIGMAS, PATH_RISE_FRACTION = 2.0, 0.05  # a step rises "beyond noise" if by > 2 SE; at most 5 % may
+PATH_RISE_FRACTION = 0.05  # at most 5 % of a path's steps may rise beyond noise (stitch.RISE_SIGMAS)
 FVE_RATIO, FVE_MARGIN = 2.0, 0.2  # "far more variance than on random directions": ≥ 2× and ≥ 20 points more
 PAPER_FVE, FVE_BAND = 0.5547, 0.15  # the paper's 55.47 %, within 15 points
 MATCH_MARGIN = 0.1  # meta-latents' mean best cosine with a smaller SAE exceeds chance by at least this
@@ -83,7 +84,7 @@ def _path(summary: dict) -> Claim:
         source="Section 3 (stitching path figure); workshop abstract",
         paper_value="MSE falls monotonically from the smaller to the larger SAE",
         rule=f"in every pair, at most {PATH_RISE_FRACTION:.0%} of the path's steps raise the MSE by more than "
-             f"{PATH_RISE_SIGMAS:g} standard errors of that step",
+             f"{RISE_SIGMAS:g} standard errors of that step",
         measured=values,
         measured_summary=", ".join(f"{k}: {v['significant_rises']}/{v['steps']} rising steps" for k, v in values.items()),
         passed=all(v["significant_rises"] <= PATH_RISE_FRACTION * v["steps"] for v in values.values()))

@@ -29,8 +29,9 @@ from superposition.stitching.latents import LatentSet
 from superposition.stitching.matching import Group
 
 __all__ = ["mse", "l0", "insertion_deltas", "group_deltas", "StitchingPath", "stitching_path", "stitched_sae",
-           "path_order"]
+           "path_order", "RISE_SIGMAS"]
 
+RISE_SIGMAS = 2.0  # a path step raises the MSE "beyond noise" when it rises by more than 2 standard errors
 CHUNK_TOKENS = 4096  # tokens per chunk: bounds the (chunk, J) code matrices
 
 
@@ -138,6 +139,10 @@ class StitchingPath:
     step_se: np.ndarray
     kind: list[str]
     group: list[int]
+
+    def significant_rises(self) -> np.ndarray:
+        """(steps,) bool: the steps whose MSE rises by more than ``RISE_SIGMAS`` standard errors of that step."""
+        return (self.mse[1:] - self.mse[:-1]) > RISE_SIGMAS * self.step_se[1:]
 
 
 @torch.no_grad()
