@@ -19,9 +19,15 @@ import math
 import torch
 
 from superposition.sae.base import Losses, SAEStack, StepContext, StepResult
-from superposition.sae.auxk import auxk_reference_loss
 from superposition.sae.options import ArchitectureOptions
-from superposition.sae.topk import TopK, add_auxk_, decode_with_bias, k_values, pre_activations, topk_family_backward
+from superposition.sae.topk import (
+    TopK,
+    add_auxk_,
+    k_values,
+    pre_activations,
+    topk_family_backward,
+    topk_family_losses,
+)
 
 __all__ = ["BatchTopK", "BATCHTOPK", "batch_topk_codes"]
 
@@ -80,12 +86,7 @@ class BatchTopK(TopK):
             values, index = activations[model].topk(k * x.shape[0])
             columns.append(torch.zeros_like(activations[model]).scatter(0, index, values))
         codes = torch.stack(columns).view_as(pre)
-        residual = decode_with_bias(codes, stack) - x
-        mse = residual.pow(2).mean(dim=(1, 2))
-        aux = torch.zeros_like(mse)
-        if dead is not None and options.aux_coefficient > 0:
-            aux = options.aux_coefficient * auxk_reference_loss(pre, dead, stack, -residual, options.k_aux)
-        return Losses(mse, aux, codes, mse / stack.buffers["target_variance"] + aux)
+        return topk_family_losses(x, pre, codes, stack, options, dead)
 
     @torch.no_grad()
     def train_step(self, x: torch.Tensor, pre: torch.Tensor, stack: SAEStack, grads: dict[str, torch.Tensor],

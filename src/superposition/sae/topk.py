@@ -40,7 +40,8 @@ from superposition.sae.data_init import centred_variance, initial_b_dec
 from superposition.sae.options import ArchitectureOptions
 from superposition.sae.relu_l1 import relu_mask_
 
-__all__ = ["TopK", "TOPK", "topk_codes", "k_values", "init_tied", "decode_with_bias", "add_auxk_"]
+__all__ = ["TopK", "TOPK", "topk_codes", "k_values", "init_tied", "decode_with_bias", "add_auxk_",
+           "topk_family_losses"]
 
 
 def k_values(stack: SAEStack) -> list[int]:
@@ -73,6 +74,20 @@ def init_tied(architecture: str, dim: int, dict_size: int, sparsities: tuple[flo
 def decode_with_bias(codes: torch.Tensor, stack: SAEStack) -> torch.Tensor:
     """x̂ = z W_dec + b_dec: codes (n, B, J) -> (n, B, h)."""
     return torch.baddbmm(stack.params["b_dec"].unsqueeze(1), codes, stack.w_dec)
+
+
+def topk_family_losses(x: torch.Tensor, pre: torch.Tensor, codes: torch.Tensor, stack: SAEStack,
+                       options: ArchitectureOptions, dead: torch.Tensor | None) -> Losses:
+    """Objective mean (x̂ − x)²/σ² + c·L_aux: x (B, h), pre and codes (n, B, J), ``dead`` (n, J) or None (no AuxK).
+
+    Shared by TopK and BatchTopK, which differ only in how they choose ``codes`` from ``pre``.
+    """
+    residual = decode_with_bias(codes, stack) - x
+    mse = residual.pow(2).mean(dim=(1, 2))
+    aux = torch.zeros_like(mse)
+    if dead is not None and options.aux_coefficient > 0:
+        aux = options.aux_coefficient * auxk_reference_loss(pre, dead, stack, -residual, options.k_aux)
+    return Losses(mse, aux, codes, mse / stack.buffers["target_variance"] + aux)
 
 
 def pre_activations(x: torch.Tensor, stack: SAEStack) -> torch.Tensor:
@@ -155,12 +170,7 @@ class TopK(Architecture):
         pre = pre_activations(x, stack)
         values, index = topk_codes(pre, k_values(stack))
         codes = torch.zeros_like(pre).scatter(-1, index, values)
-        residual = self.decode(codes, stack) - x
-        mse = residual.pow(2).mean(dim=(1, 2))
-        aux = torch.zeros_like(mse)
-        if dead is not None and options.aux_coefficient > 0:
-            aux = options.aux_coefficient * auxk_reference_loss(pre, dead, stack, -residual, options.k_aux)
-        return Losses(mse, aux, codes, mse / stack.buffers["target_variance"] + aux)
+        return topk_family_losses(x, pre, codes, stack, options, dead)
 
     @torch.no_grad()
     def train_step(self, x: torch.Tensor, pre: torch.Tensor, stack: SAEStack, grads: dict[str, torch.Tensor],
