@@ -56,6 +56,35 @@ def test_dead_latent_where_the_paper_has_none_fails_fig4():
     assert claim.passed is False and "×1, L1 0.178: 3" in claim.measured_summary
 
 
+def appendix_table(dead_at_paper_lr: int) -> pd.DataFrame:
+    """The Figure 4 appendix: the cell ×1, α 0.178 with 3 dead latents at this tier's lr and ``dead_at_paper_lr``
+    at the report's, counted at T = 500 and 1000."""
+    return pd.DataFrame([{"lr": lr, "dict_ratio": 1.0, "sparsity": 0.178, "window": window, "dict_size": 512,
+                          "dead_latents": dead if window == 500 else 0,
+                          "earliest_last_fired_step": 3000 if dead and window == 500 else None,
+                          "latest_last_fired_step": 3900 if dead and window == 500 else None}
+                         for lr, dead in ((0.003, 3), (0.001, dead_at_paper_lr)) for window in (500, 1000)])
+
+
+@pytest.mark.parametrize("dead_at_paper_lr, diagnosis", [(0, "scale_limited"), (2, "open")])
+def test_fig4_diagnosis_follows_the_retraining_at_the_papers_learning_rate(dead_at_paper_lr, diagnosis):
+    table = paper_like_table()
+    table.loc[(table.dict_ratio == 1.0) & (table.sparsity == 0.178), "dead_latents"] = 3
+    claims = toy_claims.toy_sae_claims(table, RECOVERY, TRAIN, appendix_table(dead_at_paper_lr), 500)
+    claim = by_id(claims)["fig4_dead_latents"]
+    assert claim.passed is False and claim.diagnosis == diagnosis
+    assert "lr 0.003: 3 dead at ×1, α = 0.178 (all cells, by window: T = 500: 3, T = 1000: 0)" in claim.evidence
+    assert "they last fired between steps 3000 and 3900" in claim.evidence
+    assert f"lr 0.001: {dead_at_paper_lr} dead at ×1" in claim.evidence
+
+
+def test_fig4_diagnosis_without_the_appendix_names_the_deviations():
+    table = paper_like_table()
+    table.loc[(table.dict_ratio == 1.0) & (table.sparsity == 0.178), "dead_latents"] = 3
+    claim = by_id(toy_sae_claims(table))["fig4_dead_latents"]
+    assert claim.diagnosis == "scale_limited" and "steps = 4500" in claim.evidence and "Appendix" not in claim.evidence
+
+
 def test_no_dead_latents_in_large_dictionaries_fails_fig4():
     table = paper_like_table().assign(dead_latents=0)
     assert by_id(toy_sae_claims(table))["fig4_dead_latents"].passed is False

@@ -37,6 +37,12 @@ CASES = {
     "toy ratio gives a fractional size": (
         lambda c: c["toy_sae"]["train"].update(dict_ratios=[0.5, 0.3]),
         ["toy_sae.train.dict_ratios", "toy_sae.data.n_features", "0.3 × 512"]),
+    "toy dead-latent appendix retrains a cell the sweep lacks": (
+        lambda c: c["toy_sae"]["dead_latents"].update(sparsities=[0.5]),
+        ["toy_sae.dead_latents.sparsities", "toy_sae.train.sparsities", "[0.5]"]),
+    "toy dead-latent appendix window longer than training": (
+        lambda c: c["toy_sae"]["dead_latents"].update(windows=[500, 10 ** 6]),
+        ["toy_sae.dead_latents.windows", "toy_sae.train.steps"]),
     "toy dead window longer than training": (
         lambda c: c["toy_sae"]["evaluate"].update(dead_window=5000),
         ["toy_sae.evaluate.dead_window", "toy_sae.train.steps"]),

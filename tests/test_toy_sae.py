@@ -11,7 +11,8 @@ from superposition.metrics import mmcs
 from superposition.sae import AdamSettings, ArchitectureOptions
 from superposition.sweep import load_sweep
 from superposition.sweep_config import SweepTrainConfig
-from superposition.toy_sae.config import ToyDataConfig, ToyEvaluateConfig
+from superposition.toy_sae.config import ToyDataConfig, ToyDeadLatentsConfig, ToyEvaluateConfig
+from superposition.toy_sae.dead_latents import run_dead_latents_appendix
 from superposition.toy_sae.evaluate import METRIC_COLUMNS, evaluate_toy_sweep
 from superposition.toy_sae.ground_truth import load_ground_truth, make_ground_truth
 from superposition.toy_sae.train import dict_sizes, train_toy_sweep
@@ -89,3 +90,24 @@ def test_dead_window_longer_than_training_is_refused(tmp_path, stage_outputs):
         evaluate_toy_sweep(folder / "ground_truth.safetensors", folder / "sweep.safetensors",
                            ToyEvaluateConfig(dead_window=41, eval_samples=8, eval_seed=0), tmp_path / "m.csv",
                            tmp_path / "m.json", tmp_path / "h.csv", tmp_path / "r.csv")
+
+
+def test_dead_latents_appendix_retrains_the_same_models_and_counts_by_window(stage_outputs, tmp_path):
+    folder, table = stage_outputs
+    # At the sweep's own learning rate the retraining must reproduce the sweep's cells: same initialisations (a
+    # model's seed depends only on J and α) and the same batches.
+    same_lr = ToyDeadLatentsConfig(lr=TRAIN.lr, dict_ratios=(1.0,), sparsities=(0.3,), windows=(1, 10, 40))
+    counts = run_dead_latents_appendix(folder / "ground_truth.safetensors", folder / "sweep.safetensors", TRAIN,
+                                       same_lr, "cpu", DATA.n_features, tmp_path / "sweep.safetensors",
+                                       tmp_path / "dead.csv")
+    sweep, retrained = load_sweep(folder / "sweep.safetensors"), load_sweep(tmp_path / "sweep.safetensors")
+    torch.testing.assert_close(retrained.stacks["relu_l1", 16].w_dec[0], sweep.stacks["relu_l1", 16].w_dec[1])
+    assert pd.read_csv(tmp_path / "dead.csv").equals(counts)
+    assert list(counts.lr) == [TRAIN.lr] * 6 and list(counts.window) == [1, 10, 40] * 2
+    assert (counts.iloc[:3].dead_latents.to_numpy() == counts.iloc[3:].dead_latents.to_numpy()).all()
+    # Known answer from the counters: dead(T) = #{latents silent for ≥ T batches}; T = 10 is the evaluation's.
+    since = sweep.steps_since_fired["relu_l1", 16][1]
+    assert counts.dead_latents.tolist()[:3] == [int((since >= t).sum()) for t in (1, 10, 40)]
+    assert counts.dead_latents.iloc[1] == table[(table.dict_ratio == 1.0) & (table.sparsity == 0.3)].dead_latents.item()
+    assert counts.dead_latents.iloc[:3].is_monotonic_decreasing  # a longer window never counts more latents
+

@@ -99,12 +99,39 @@ rule toy_sae_architectures_evaluate:
         "../scripts/toy_sae_architectures_evaluate.py"
 
 
+# Appendix to Figure 4 (issue 16): the claim's cells retrained at the report's learning rate from the same
+# initialisations on the same batches, and dead latents counted over several windows in both runs.
+rule toy_sae_dead_latents:
+    input:
+        ground_truth=rules.toy_sae_data.output.ground_truth,
+        sweep=rules.toy_sae_train.output.sweep,
+    output:
+        sweep="results/toy_sae/dead_latents/sweep.safetensors",
+        csv="results/toy_sae/dead_latents/dead_latents_by_lr.csv",
+    params:
+        train=experiment_config("toy_sae", "train"),
+        appendix=experiment_config("toy_sae", "dead_latents"),
+        n_features=experiment_config("toy_sae", "data")["n_features"],
+        device=config["device"],
+        code=code_fingerprint("superposition.toy_sae.dead_latents"),
+    threads: ALL_CORES
+    resources:
+        mem_mb=8000,
+        runtime=120,
+        gpu=1,
+    log:
+        "logs/toy_sae/dead_latents.log",
+    script:
+        "../scripts/toy_sae_dead_latents.py"
+
+
 rule toy_sae_claims:
     input:
         metrics_csv=rules.toy_sae_evaluate.output.metrics_csv,
         recovery_csv=rules.toy_sae_evaluate.output.recovery_csv,
         metrics_json=rules.toy_sae_evaluate.output.metrics_json,
         architectures_csv=rules.toy_sae_architectures_evaluate.output.metrics_csv,
+        dead_latents_csv=rules.toy_sae_dead_latents.output.csv,
     output:
         claims="results/toy_sae/claims.json",
     params:
@@ -127,6 +154,7 @@ rule toy_sae_report:
         history_csv=rules.toy_sae_evaluate.output.history_csv,
         recovery_csv=rules.toy_sae_evaluate.output.recovery_csv,
         architectures_csv=rules.toy_sae_architectures_evaluate.output.metrics_csv,
+        dead_latents_csv=rules.toy_sae_dead_latents.output.csv,
         claims=rules.toy_sae_claims.output.claims,
     output:
         **report_outputs("toy_sae"),

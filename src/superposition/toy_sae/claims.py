@@ -174,10 +174,12 @@ def _fig3_best_l1(table: pd.DataFrame) -> Claim:
                  measured_summary=", ".join(f"×{r:g}: {a:.3g}" for r, a in best_l1.items()), passed=passed)
 
 
-def toy_sae_claims(table: pd.DataFrame, recovery: pd.DataFrame, train_config: dict) -> list[Claim]:
+def toy_sae_claims(table: pd.DataFrame, recovery: pd.DataFrame, train_config: dict,
+                   dead_by_lr: pd.DataFrame | None = None, dead_window: int | None = None) -> list[Claim]:
     """All claims of the toy-data section, evaluated on the relu_l1 rows of the sweep's metrics table (the report's
-    SAE; its sparsity value is the L1 coefficient); a failure's diagnosis reads the recovery-by-frequency table and
-    the training settings. A sweep of another architecture leaves them untestable."""
+    SAE; its sparsity value is the L1 coefficient); a failure's diagnosis reads the recovery-by-frequency table, the
+    training settings and the Figure 4 appendix (``dead_by_lr`` at window ``dead_window``). A sweep of another
+    architecture leaves them untestable."""
     relu_l1 = table[table.architecture == "relu_l1"] if "architecture" in table else table
     claims = [_fig1_goldilocks(relu_l1), _fig1_extremes(relu_l1), _fig2_dict_size(relu_l1), _fig4_dead(relu_l1),
               _fig10_mmcs_larger(relu_l1), _fig3_best_l1(relu_l1)]
@@ -185,15 +187,18 @@ def toy_sae_claims(table: pd.DataFrame, recovery: pd.DataFrame, train_config: di
         trained = ", ".join(sorted(set(table.architecture))) or "nothing"
         return [dataclasses.replace(claim, note=f"untestable here: the report's claims concern the L1-penalised "
                                                 f"SAE (relu_l1); this sweep trained {trained}") for claim in claims]
-    return [diagnose(c, relu_l1, recovery, train_config) if c.passed is False else c for c in claims]
+    return [diagnose(c, relu_l1, recovery, train_config, dead_by_lr, dead_window) if c.passed is False else c
+            for c in claims]
 
 
 def write_toy_sae_claims(metrics_csv: Path, recovery_csv: Path, metrics_json: Path, output: Path,
-                         architectures_csv: Path | None = None) -> list[Claim]:
+                         architectures_csv: Path | None = None, dead_latents_csv: Path | None = None) -> list[Claim]:
     """Evaluate the report's claims on ``metrics.csv`` (and the secondary architecture claims on
-    ``architectures_csv``) and write ``claims.json``."""
-    claims = toy_sae_claims(pd.read_csv(metrics_csv), pd.read_csv(recovery_csv),
-                            read_json(metrics_json)["train_config"])
+    ``architectures_csv``; the Figure 4 appendix's ``dead_latents_csv`` for a diagnosis) and write ``claims.json``."""
+    metrics = read_json(metrics_json)
+    claims = toy_sae_claims(pd.read_csv(metrics_csv), pd.read_csv(recovery_csv), metrics["train_config"],
+                            None if dead_latents_csv is None else pd.read_csv(dead_latents_csv),
+                            int(metrics["summary"]["dead_window"]))
     if architectures_csv is not None:
         claims += architecture_claims(pd.read_csv(architectures_csv))
     write_claims(output, "toy_sae", PAPER, claims)

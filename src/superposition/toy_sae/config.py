@@ -40,6 +40,21 @@ class ToyArchitecturesConfig:
 
 
 @dataclass(frozen=True)
+class ToyDeadLatentsConfig:
+    """Evidence for the Figure 4 claim (issue 16): the report's dead-free cells retrained at another learning rate
+    with every other setting of ``train`` (the same initialisations and the same batches), and dead latents counted
+    over several windows T in both runs."""
+
+    lr: float = param("the learning rate of the retraining (report and authors' code: 1e-3)", exclusive_minimum=0)
+    dict_ratios: tuple[float, ...] = param("the cells' dictionary ratios J/G, a subset of train.dict_ratios",
+                                           exclusive_minimum=0, min_items=1, unique_items=True)
+    sparsities: tuple[float, ...] = param("the cells' L1 coefficients, a subset of train.sparsities",
+                                          exclusive_minimum=0, min_items=1, unique_items=True)
+    windows: tuple[int, ...] = param("windows T (training batches) over which dead latents are counted",
+                                     minimum=1, min_items=1, unique_items=True)
+
+
+@dataclass(frozen=True)
 class ToySAEConfig:
     """Experiment `toy_sae`: toy-data SAE sweeps of Sharkey, Braun & Millidge (2022)."""
 
@@ -47,6 +62,7 @@ class ToySAEConfig:
     train: SweepTrainConfig = param("sweep grid and training")
     evaluate: ToyEvaluateConfig = param("metrics")
     architectures: ToyArchitecturesConfig = param("secondary comparison of SAE architectures on the ground truth")
+    dead_latents: ToyDeadLatentsConfig = param("appendix to Figure 4: dead latents against learning rate and window")
 
     def __post_init__(self) -> None:
         if self.data.mean_active > self.data.n_features:
@@ -58,5 +74,19 @@ class ToySAEConfig:
                      self.train.steps)
         check_sweep("toy_sae.architectures.train", self.architectures.train, self.data.n_features,
                     "toy_sae.data.n_features")
+        self._check_dead_latents()
         check_window("toy_sae.architectures.evaluate.dead_window", self.architectures.evaluate.dead_window,
                      "toy_sae.architectures.train.steps", self.architectures.train.steps)
+
+    def _check_dead_latents(self) -> None:
+        appendix, train = self.dead_latents, self.train
+        for name in ("dict_ratios", "sparsities"):
+            extra = sorted(set(getattr(appendix, name)) - set(getattr(train, name)))
+            if extra:
+                raise ConfigError(f"config keys 'toy_sae.dead_latents.{name}' and 'toy_sae.train.{name}': the "
+                                  f"appendix retrains cells of the sweep, but {extra} is not in the sweep")
+        if train.architecture != "relu_l1":
+            raise ConfigError("config keys 'toy_sae.dead_latents' and 'toy_sae.train.architecture': the appendix "
+                              f"retrains the report's SAE (relu_l1), but the sweep trains {train.architecture}")
+        for window in appendix.windows:
+            check_window("toy_sae.dead_latents.windows", window, "toy_sae.train.steps", train.steps)

@@ -10,21 +10,35 @@ import pandas as pd
 from superposition.claims import Claim
 from superposition.toy_sae.paper import DEAD_FREE_L1, PAPER_TRAIN
 
-__all__ = ["dead_latents_evidence", "mmcs_with_larger_evidence", "claim_evidence", "diagnose"]
+__all__ = ["dead_latents_evidence", "retraining_evidence", "mmcs_with_larger_evidence", "claim_evidence", "diagnose"]
 
 
 def dead_latents_evidence(metrics: pd.DataFrame, train_config: dict[str, Any]) -> str:
-    """Where dictionaries no larger than G have dead latents below the report's dead-free L1, and why (lr)."""
+    """Where dictionaries no larger than G have dead latents below the report's dead-free L1."""
     small = metrics[(metrics.dict_ratio <= 1) & (metrics.sparsity <= DEAD_FREE_L1) & (metrics.dead_latents > 0)]
     share = ", ".join(f"{int(r.dead_latents)} of {int(r.dict_size)} latents "
                       f"({100 * r.dead_latents / r.dict_size:.1f} %) at ×{r.dict_ratio:g}, α = {r.sparsity:.3g}"
                       for r in small.itertuples())
     text = (f"Dead latents where the report has none: {share or 'none'}, all at α ≥ {small.sparsity.min():.3g}, "
             "close to where the report's dead-free region ends (α ≈ 0.177 at ×1).")
-    if train_config["lr"] > PAPER_TRAIN["lr"]:
-        text += (f" This run's learning rate is {train_config['lr'] / PAPER_TRAIN['lr']:g}× the paper's; in our "
-                 "trials a larger learning rate left more dead latents, so the paper tier is the fair test.")
     return text
+
+
+def retraining_evidence(table: pd.DataFrame, window: int) -> str:
+    """One paragraph: the dead latents of the claim's cells at each learning rate (at ``window`` and the other
+    windows), and when they last fired, from the table of ``toy_sae.dead_latents.dead_latents_by_window``."""
+    parts = []
+    for lr, rows in table.groupby("lr", sort=False):
+        at = rows[rows.window == window]
+        cells = ", ".join(f"{int(r.dead_latents)} dead at ×{r.dict_ratio:g}, α = {r.sparsity:.3g}"
+                          for r in at.itertuples())
+        totals = ", ".join(f"T = {w}: {int(n)}" for w, n in rows.groupby("window").dead_latents.sum().items())
+        first, last = at.earliest_last_fired_step.dropna(), at.latest_last_fired_step.dropna()
+        when = (f"; at T = {window} they last fired between steps {int(first.min())} and {int(last.max())}"
+                if len(first) else "")
+        parts.append(f"lr {lr:g}: {cells} (all cells, by window: {totals}){when}")
+    return ("Appendix to Figure 4 (the claim's cells retrained from the same initialisations on the same batches): "
+            + "; ".join(parts) + ".")
 
 
 def mmcs_with_larger_evidence(metrics: pd.DataFrame, recovery: pd.DataFrame) -> str:
@@ -58,13 +72,41 @@ def claim_evidence(claim_id: str, metrics: pd.DataFrame, recovery: pd.DataFrame,
     return ""
 
 
-def diagnose(claim: Claim, metrics: pd.DataFrame, recovery: pd.DataFrame, train_config: dict[str, Any]) -> Claim:
+def _dead_latents_by_learning_rate(table: pd.DataFrame, window: int,
+                                   train_config: dict[str, Any]) -> tuple[str, str] | None:
+    """The Figure 4 diagnosis the retraining at the report's learning rate decides (None: it was not retrained
+    at the report's learning rate, or the sweep already trains at it)."""
+    paper_lr = PAPER_TRAIN["lr"]
+    rows = table[np.isclose(table.lr, paper_lr) & (table.window == window) & (table.dict_ratio <= 1)
+                 & (table.sparsity <= DEAD_FREE_L1)]
+    if rows.empty or np.isclose(train_config["lr"], paper_lr):
+        return None
+    if rows.dead_latents.sum() == 0:
+        return "scale_limited", (f"At the report's learning rate ({paper_lr:g}) the same cells have no dead latent "
+                                 f"in the last {window} batches: this tier's learning rate ({train_config['lr']:g}) "
+                                 "causes the failure, and the paper tier trains at the report's.")
+    return "open", (f"At the report's learning rate ({paper_lr:g}) the same cells still have "
+                    f"{int(rows.dead_latents.sum())} dead latents, so the learning rate does not explain the failure; "
+                    f"the remaining deviation is the training length ({train_config['steps']} of "
+                    f"{PAPER_TRAIN['steps']} steps), which only the paper tier (configs/paper.yaml) tests.")
+
+
+def diagnose(claim: Claim, metrics: pd.DataFrame, recovery: pd.DataFrame, train_config: dict[str, Any],
+             dead_by_lr: pd.DataFrame | None = None, dead_window: int | None = None) -> Claim:
     """A failed claim's diagnosis. MMCS with larger dictionaries peaks at the wrong size for a reason the run shows
-    (the recovery-by-frequency figure): a non-replication. Otherwise, a run shorter or faster than the authors'
-    (20,000 steps at lr 1e-3) is limited by its scale; at their settings the failure is open."""
+    (the recovery-by-frequency figure): a non-replication. Dead latents where the report has none are decided by
+    the Figure 4 appendix (``dead_by_lr``, counted over windows ``dead_window``): gone at the report's learning
+    rate, the default tier's learning rate causes them (scale-limited); still there, the cause is open. Otherwise, a
+    run shorter or faster than the authors' (20,000 steps at lr 1e-3) is limited by its scale; at their settings
+    the failure is open."""
     evidence = claim_evidence(claim.id, metrics, recovery, train_config)
     if claim.id == "fig10_mmcs_with_larger":
         return claim.diagnosed("non_replication", "Recovery-by-frequency figure: " + evidence)
+    if claim.id == "fig4_dead_latents" and dead_by_lr is not None:
+        decided = _dead_latents_by_learning_rate(dead_by_lr, dead_window, train_config)
+        if decided is not None:
+            kind, reason = decided
+            return claim.diagnosed(kind, f"{reason} {evidence} {retraining_evidence(dead_by_lr, dead_window)}")
     deviations = [f"{key} = {train_config[key]} (authors' code: {PAPER_TRAIN[key]})" for key in ("steps", "lr")
                   if train_config[key] != PAPER_TRAIN[key]]
     if deviations:

@@ -20,6 +20,7 @@ __all__ = [
     "mmcs_vs_ratio_figure",
     "mmcs_heatmap_figure",
     "dead_latents_figure",
+    "dead_latents_by_lr_figure",
     "loss_vs_l1_figure",
     "standardized_loss_figure",
     "mmcs_with_larger_figure",
@@ -99,6 +100,26 @@ def dead_latents_figure(metrics: pd.DataFrame, dead_window: int) -> Figure:
     """Figure 4: dead latents over the grid, capped at 100 as in the report (T = ``dead_window`` batches)."""
     return _grid_figure(metrics, "dead_latents", f"Fig. 4: dead latents (T = {dead_window}, capped at 100)",
                         cmap="magma", vmin=0, vmax=100, cap=100, fmt="{:.0f}")
+
+
+def dead_latents_by_lr_figure(table: pd.DataFrame, dead_window: int) -> Figure:
+    """Appendix to Figure 4: dead latents against the window T, one colour per cell (J, α), solid at the first
+    learning rate of ``table`` (the sweep's) and dashed at the second (the retraining's); the claim's T marked."""
+    fig, ax = new_figure(_LINE_SIZE)
+    cells = table[["dict_ratio", "sparsity"]].drop_duplicates().itertuples(index=False)
+    colours = {cell: f"C{i}" for i, cell in enumerate(cells)}
+    for (lr, ratio, alpha), rows in table.groupby(["lr", "dict_ratio", "sparsity"], sort=False):
+        style = "o-" if lr == table.lr.iloc[0] else "s--"
+        ax.plot(rows.window, rows.dead_latents, style, color=colours[ratio, alpha],
+                label=f"×{ratio:g}, α = {alpha:.3g}, lr {lr:g}")
+    ax.axvline(dead_window, color="grey", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_xlabel("window T (training batches)")
+    ax.set_ylabel("dead latents")
+    ax.set_title("Fig. 4 appendix: dead latents by learning rate and window")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return fig
 
 
 def loss_vs_l1_figure(metrics: pd.DataFrame, column: Literal["reconstruction_loss", "penalty_loss"]) -> Figure:

@@ -26,6 +26,8 @@ class ToySaeResults:
         claims: ``claims.json``.
         architectures: ``architectures/metrics.csv``, the secondary architecture comparison (one row per SAE:
             architecture, sparsity, dict_ratio, mean_l0, mmcs, fraction_variance_unexplained, ...).
+        dead_latents: ``dead_latents/dead_latents_by_lr.csv``, the Figure 4 appendix (lr, dict_ratio, sparsity,
+            window, dead_latents, ...).
     """
 
     metrics: pd.DataFrame
@@ -34,6 +36,7 @@ class ToySaeResults:
     recovery: pd.DataFrame
     claims: dict[str, Any]
     architectures: pd.DataFrame
+    dead_latents: pd.DataFrame
 
     @property
     def train_config(self) -> dict[str, Any]:
@@ -53,4 +56,5 @@ def load_toy_sae_results(results_dir: Path | str) -> ToySaeResults:
                          history=pd.read_csv(results / "training_history.csv"),
                          recovery=pd.read_csv(results / "recovery_by_frequency.csv"),
                          claims=read_claims(results / "claims.json"),
-                         architectures=pd.read_csv(results / "architectures" / "metrics.csv"))
+                         architectures=pd.read_csv(results / "architectures" / "metrics.csv"),
+                         dead_latents=pd.read_csv(results / "dead_latents" / "dead_latents_by_lr.csv"))
