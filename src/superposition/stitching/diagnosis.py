@@ -73,5 +73,7 @@ def diagnose(claim: Claim, summary: dict, meta: dict, toy: dict) -> Claim:
     if claim.id == "toy_meta_recovers_atomic":
         return claim.diagnosed("open", "figure toy_directions: the meta-SAE can only recover the atomic directions "
                                "from a decoder that holds the compositions; see the large SAE's composed MMCS in the "
-                               "measured value.")
+                               "measured value. The claim rests on the toy's first half (toy_small_atomic_large_"
+                               "composed), which does not replicate here; it is decided once a trained large SAE "
+                               "holds the 9 compositions (composed MMCS ≥ 0.9; this run's is in the measured value).")
     return claim.diagnosed("open", "not yet diagnosed: see the report")

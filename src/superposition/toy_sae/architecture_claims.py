@@ -142,8 +142,11 @@ def _diagnosed(claim: Claim) -> Claim:
     """A failed secondary claim stays open: the comparison trains every architecture for the same short run, far
     shorter than its paper's, and no experiment here yet separates that from a real difference."""
     return claim.diagnosed("open", f"Measured: {claim.measured_summary}. Every architecture here trains the same "
-                                   "short run on toy data (far shorter than its paper's); no experiment here yet "
-                                   "tells a training-length effect from a real difference.")
+                                   "short run on toy data (far shorter than its paper's), so this tier cannot tell a "
+                                   "training-length effect from a real difference. What decides it: the paper tier "
+                                   "(configs/paper.yaml), which trains the same comparison for the report's 20,000 "
+                                   "steps; not run here, because it does not fit the default tier's 10-minute "
+                                   "budget on 2 CPU cores.")
 
 
 def architecture_claims(table: pd.DataFrame) -> list[Claim]:
