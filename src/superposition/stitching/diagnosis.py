@@ -53,8 +53,9 @@ def diagnose(claim: Claim, summary: dict, meta: dict, toy: dict) -> Claim:
                                "groups from the most helpful to the least, so the unhelpful ones come last; removed "
                                "= a smaller-SAE latent with no counterpart above θ, taken out so that the path ends "
                                f"at the larger SAE); {_training(summary)}; whether trained-to-convergence SAEs give "
-                               "a monotone path is for a longer run (the default tier's 600 steps, the paper tier) "
-                               "to decide; " + scale + ".")
+                               "a monotone path is for the paper tier (configs/paper.yaml: the paper's model, sizes "
+                               "and training length, through the hub) to decide; not run here, because it needs "
+                               "the hub and a GPU; " + scale + ".")
     if claim.id == "meta_fve_value":
         return claim.diagnosed("scale_limited", f"figure meta_fve: {meta['latents']} decoder directions in d = {summary['activations']['d']} "
                                f"decomposed by {meta['meta_latents']} meta-latents (paper: 49,152 directions in "
