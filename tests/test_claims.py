@@ -76,6 +76,8 @@ def test_fig4_diagnosis_follows_the_retraining_at_the_papers_learning_rate(dead_
     assert "lr 0.003: 3 dead at ×1, α = 0.178 (all cells, by window: T = 500: 3, T = 1000: 0)" in claim.evidence
     assert "they last fired between steps 3000 and 3900" in claim.evidence
     assert f"lr 0.001: {dead_at_paper_lr} dead at ×1" in claim.evidence
+    if diagnosis == "open":  # how much of the failure the learning rate explains
+        assert "2 dead latents (2 at ×1, α = 0.178) against 3 at this tier's (0.003)" in claim.evidence
 
 
 def test_fig4_diagnosis_without_the_appendix_names_the_deviations():

@@ -27,6 +27,8 @@ Interpretations (the report is the specification; these are the points it leaves
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 
 import torch
@@ -58,10 +60,16 @@ def feature_probabilities(
     ``p_g = clip(Φ(z_g) λ^g · (k/G) / mean_g(Φ(z_g) λ^g), 0, 1)`` for z of shape (batch, G); returns (batch, G).
     """
     n_features = correlated_normal.shape[-1]
-    index = torch.arange(n_features, device=correlated_normal.device, dtype=correlated_normal.dtype)
-    decayed = torch.special.ndtr(correlated_normal) * decay**index  # (batch, G)
+    weights = _decay_weights(n_features, decay, correlated_normal.dtype, correlated_normal.device)
+    decayed = torch.special.ndtr(correlated_normal).mul_(weights)  # (batch, G); in place: one batch per step
     scale = (mean_active / n_features) / decayed.mean(dim=-1, keepdim=True)
-    return (decayed * scale).clamp_(0.0, 1.0)
+    return decayed.mul_(scale).clamp_(0.0, 1.0)
+
+
+@functools.lru_cache(maxsize=8)
+def _decay_weights(n_features: int, decay: float, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """(G,) λ^g, computed once per generator: the sweep draws thousands of batches from one (read-only)."""
+    return decay ** torch.arange(n_features, device=device, dtype=dtype)
 
 
 @dataclass
@@ -116,7 +124,7 @@ class ToyDataGenerator:
         probabilities = feature_probabilities(correlated, self.decay, self.mean_active)
         active = torch.rand(batch_size, self.n_features, generator=generator, device=device) < probabilities
         magnitudes = torch.rand(batch_size, self.n_features, generator=generator, device=device)
-        return magnitudes * active
+        return magnitudes.mul_(active)
 
     def sample(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
         """A batch of data x = a F, shape (batch, h)."""

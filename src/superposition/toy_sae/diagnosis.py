@@ -81,14 +81,20 @@ def _dead_latents_by_learning_rate(table: pd.DataFrame, window: int,
                  & (table.sparsity <= DEAD_FREE_L1)]
     if rows.empty or np.isclose(train_config["lr"], paper_lr):
         return None
+    ours = table[np.isclose(table.lr, train_config["lr"]) & (table.window == window) & (table.dict_ratio <= 1)
+                 & (table.sparsity <= DEAD_FREE_L1)]
     if rows.dead_latents.sum() == 0:
         return "scale_limited", (f"At the report's learning rate ({paper_lr:g}) the same cells have no dead latent "
                                  f"in the last {window} batches: this tier's learning rate ({train_config['lr']:g}) "
                                  "causes the failure, and the paper tier trains at the report's.")
-    return "open", (f"At the report's learning rate ({paper_lr:g}) the same cells still have "
-                    f"{int(rows.dead_latents.sum())} dead latents, so the learning rate does not explain the failure; "
-                    f"the remaining deviation is the training length ({train_config['steps']} of "
-                    f"{PAPER_TRAIN['steps']} steps), which only the paper tier (configs/paper.yaml) tests.")
+    left = "; ".join(f"{int(r.dead_latents)} at ×{r.dict_ratio:g}, α = {r.sparsity:.3g}"
+                     for r in rows[rows.dead_latents > 0].itertuples())
+    return "open", (f"At the report's learning rate ({paper_lr:g}) the same cells have {int(rows.dead_latents.sum())} "
+                    f"dead latents ({left}) against {int(ours.dead_latents.sum())} at this tier's "
+                    f"({train_config['lr']:g}): the learning rate explains only part of the failure. The remaining "
+                    f"deviation is the training length ({train_config['steps']} of {PAPER_TRAIN['steps']} steps), "
+                    "which only the paper tier (configs/paper.yaml) tests; not run here (more than a day on "
+                    "2 CPU cores).")
 
 
 def diagnose(claim: Claim, metrics: pd.DataFrame, recovery: pd.DataFrame, train_config: dict[str, Any],
