@@ -34,9 +34,11 @@ def retraining_evidence(table: pd.DataFrame, window: int) -> str:
                           for r in at.itertuples())
         totals = ", ".join(f"T = {w}: {int(n)}" for w, n in rows.groupby("window").dead_latents.sum().items())
         first, last = at.earliest_last_fired_step.dropna(), at.latest_last_fired_step.dropna()
-        span = (f"at step {int(first.min())}" if first.min() == last.max()
-                else f"between steps {int(first.min())} and {int(last.max())}")
-        when = f"; at T = {window} they last fired {span}" if len(first) else ""
+        when = ""
+        if len(first):
+            span = (f"at step {int(first.min())}" if first.min() == last.max()
+                    else f"between steps {int(first.min())} and {int(last.max())}")
+            when = f"; at T = {window} they last fired {span}"
         parts.append(f"lr {lr:g}: {cells} (all cells, by window: {totals}){when}")
     return ("Appendix to Figure 4 (the claim's cells retrained from the same initialisations on the same batches): "
             + "; ".join(parts) + ".")
