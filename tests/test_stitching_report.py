@@ -91,6 +91,8 @@ def test_claim_rules_on_hand_built_values(results: Path) -> None:
     failed = verdicts(summary=edited)
     assert not any(failed[k] for k in ("novel_fraction", "novel_inserts_lower_mse", "path_monotone",
                                        "reconstruction_inserts_raise_mse"))
+    diagnosed = {c.id: c for c in stitching_claims(edited, meta_summary(), toy)}["novel_inserts_lower_mse"]
+    assert diagnosed.diagnosis == "open" and "1% novel, of which 50% lower the MSE" in diagnosed.evidence
     toy_pass = copy.deepcopy(toy)
     for entry in toy_pass["saes"]:
         entry.update(mmcs_atomic=0.95 if entry["role"] == "small" else 0.6, mmcs_composed=0.95)
