@@ -196,9 +196,9 @@ def write_toy_sae_claims(metrics_csv: Path, recovery_csv: Path, metrics_json: Pa
     """Evaluate the report's claims on ``metrics.csv`` (and the secondary architecture claims on
     ``architectures_csv``; the Figure 4 appendix's ``dead_latents_csv`` for a diagnosis) and write ``claims.json``."""
     metrics = read_json(metrics_json)
-    claims = toy_sae_claims(pd.read_csv(metrics_csv), pd.read_csv(recovery_csv), metrics["train_config"],
-                            None if dead_latents_csv is None else pd.read_csv(dead_latents_csv),
-                            int(metrics["summary"]["dead_window"]))
+    appendix = (None, None) if dead_latents_csv is None else (pd.read_csv(dead_latents_csv),
+                                                               int(metrics["summary"]["dead_window"]))
+    claims = toy_sae_claims(pd.read_csv(metrics_csv), pd.read_csv(recovery_csv), metrics["train_config"], *appendix)
     if architectures_csv is not None:
         claims += architecture_claims(pd.read_csv(architectures_csv))
     write_claims(output, "toy_sae", PAPER, claims)
