@@ -317,8 +317,15 @@ def test_interrupted_job_leaves_nothing_half_written_and_the_same_command_resume
     assert process.wait(timeout=60) != 0
     assert not (workdir / target).exists()
 
-    # 2. The user presses Ctrl-C (SIGINT to the whole process group).
+    # 2. The user presses Ctrl-C (SIGINT to the whole process group) once the job is training: a SIGINT that lands
+    # while Snakemake is still launching the job was seen to be lost under load (the job then ran to completion).
+    log = workdir / "logs/toy_sae/train.log"
+    log.unlink(missing_ok=True)  # step 1's log must not count as this job's progress
     process = _start_job(workdir, target, rule)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and "sweep:" not in (log.read_text() if log.is_file() else ""):
+        time.sleep(0.05)
+    assert process.poll() is None, "the job finished before it could be interrupted"
     os.killpg(process.pid, signal.SIGINT)
     process.wait(timeout=60)
     assert not (workdir / target).exists()
