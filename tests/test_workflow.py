@@ -289,11 +289,18 @@ def _job_processes(workdir: Path, rule: str) -> list[int]:
     return pids
 
 
+def _default_sigint() -> None:
+    """In the child before exec: Ctrl-C's default action. A test run launched from a background shell (`cmd &`)
+    inherits SIGINT ignored, and Python then keeps ignoring it, so Snakemake would never see the Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_job(workdir: Path, target: str, rule: str) -> subprocess.Popen:
     """Start Snakemake on ``target`` and return as soon as ``rule``'s job process runs."""
     with open(workdir / "snakemake.out", "a", encoding="utf-8") as output:  # a file: a pipe could fill and block
         process = subprocess.Popen(["snakemake", "--cores", "2", target], cwd=workdir, env=_environment(),
-                                   stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+                                   stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+                                   preexec_fn=_default_sigint)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not _job_processes(workdir, rule):
         assert process.poll() is None, "Snakemake ended before the job started"
@@ -317,8 +324,7 @@ def test_interrupted_job_leaves_nothing_half_written_and_the_same_command_resume
     assert process.wait(timeout=60) != 0
     assert not (workdir / target).exists()
 
-    # 2. The user presses Ctrl-C (SIGINT to the whole process group) once the job is training: a SIGINT that lands
-    # while Snakemake is still launching the job was seen to be lost under load (the job then ran to completion).
+    # 2. The user presses Ctrl-C (SIGINT to the whole process group) once the job is training.
     log = workdir / "logs/toy_sae/train.log"
     log.unlink(missing_ok=True)  # step 1's log must not count as this job's progress
     process = _start_job(workdir, target, rule)
