@@ -98,7 +98,7 @@ def test_dead_latents_appendix_retrains_the_same_models_and_counts_by_window(sta
     # model's seed depends only on J and α) and the same batches.
     same_lr = ToyDeadLatentsConfig(lr=TRAIN.lr, dict_ratios=(1.0,), sparsities=(0.3,), windows=(1, 10, 40))
     counts = run_dead_latents_appendix(folder / "ground_truth.safetensors", folder / "sweep.safetensors", TRAIN,
-                                       same_lr, "cpu", DATA.n_features, tmp_path / "sweep.safetensors",
+                                       same_lr, "cpu", tmp_path / "sweep.safetensors",
                                        tmp_path / "dead.csv")
     sweep, retrained = load_sweep(folder / "sweep.safetensors"), load_sweep(tmp_path / "sweep.safetensors")
     torch.testing.assert_close(retrained.stacks["relu_l1", 16].w_dec[0], sweep.stacks["relu_l1", 16].w_dec[1])

@@ -111,7 +111,6 @@ rule toy_sae_dead_latents:
     params:
         train=experiment_config("toy_sae", "train"),
         appendix=experiment_config("toy_sae", "dead_latents"),
-        n_features=experiment_config("toy_sae", "data")["n_features"],
         device=config["device"],
         code=code_fingerprint("superposition.toy_sae.dead_latents"),
     threads: ALL_CORES

@@ -12,5 +12,5 @@ with rule_log(snakemake.log[0], threads=snakemake.threads) as log:
     table = run_dead_latents_appendix(
         snakemake.input.ground_truth, snakemake.input.sweep, parse_config(SweepTrainConfig, snakemake.params.train),
         parse_config(ToyDeadLatentsConfig, snakemake.params.appendix), snakemake.params.device,
-        snakemake.params.n_features, snakemake.output.sweep, snakemake.output.csv)
+        snakemake.output.sweep, snakemake.output.csv)
     log.info("dead latents by learning rate and window:\n%s", table.to_string(index=False))

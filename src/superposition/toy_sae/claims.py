@@ -18,7 +18,7 @@ from superposition.claims import Claim, untestable, write_claims
 from superposition.io import read_json
 from superposition.toy_sae.architecture_claims import architecture_claims
 from superposition.toy_sae.diagnosis import diagnose
-from superposition.toy_sae.paper import DEAD_FREE_L1, GOLDILOCKS
+from superposition.toy_sae.paper import DEAD_FREE_L1, GOLDILOCKS, in_dead_free_region
 
 __all__ = ["toy_sae_claims", "write_toy_sae_claims", "PAPER"]
 
@@ -109,7 +109,7 @@ def _fig4_dead(table: pd.DataFrame) -> Claim:
         rule=f"Every grid point with ratio ≤ 1 and L1 ≤ {DEAD_FREE_L1} has 0 dead latents, and at the grid's "
              "largest L1 every ratio ≥ 2 has at least one dead latent.",
     )
-    small = table[(table.dict_ratio <= 1.0 + 1e-9) & (table.sparsity <= DEAD_FREE_L1)]
+    small = table[in_dead_free_region(table)]
     top_l1 = table.sparsity.max()
     large = table[(table.dict_ratio >= 2.0 - 1e-9) & np.isclose(table.sparsity, top_l1)]
     if small.empty or large.empty:

@@ -19,6 +19,7 @@ from superposition.io import atomic_path
 from superposition.sweep import TrainedSweep, load_sweep
 from superposition.sweep_config import SweepTrainConfig
 from superposition.toy_sae.config import ToyDeadLatentsConfig
+from superposition.toy_sae.ground_truth import load_ground_truth
 from superposition.toy_sae.train import train_toy_sweep
 
 __all__ = ["appendix_train_config", "dead_latents_by_window", "run_dead_latents_appendix"]
@@ -53,13 +54,14 @@ def dead_latents_by_window(trained: TrainedSweep, size_unit: int, appendix: ToyD
 
 
 def run_dead_latents_appendix(ground_truth: Path, sweep: Path, train: SweepTrainConfig,
-                              appendix: ToyDeadLatentsConfig, device: str, n_features: int, output_sweep: Path,
+                              appendix: ToyDeadLatentsConfig, device: str, output_sweep: Path,
                               output_csv: Path) -> pd.DataFrame:
     """Retrain the appendix's cells at ``appendix.lr`` (saved to ``output_sweep``) and write the dead-latent counts
     of both runs, the sweep's (at ``train.lr``) and the retraining's, to ``output_csv``."""
     log.info("retraining %d cells at lr %g (the sweep: lr %g), %d steps", len(appendix.dict_ratios) *
              len(appendix.sparsities), appendix.lr, train.lr, train.steps)
     retrained = train_toy_sweep(ground_truth, appendix_train_config(train, appendix), device, output_sweep)
+    n_features = load_ground_truth(ground_truth).n_features  # G: dictionary sizes are ratios of it
     table = pd.concat([dead_latents_by_window(load_sweep(sweep), n_features, appendix, train.lr),
                        dead_latents_by_window(retrained, n_features, appendix, appendix.lr)], ignore_index=True)
     with atomic_path(output_csv) as tmp:

@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 
 from superposition.claims import Claim
-from superposition.toy_sae.paper import DEAD_FREE_L1, PAPER_TRAIN
+from superposition.toy_sae.paper import PAPER_TRAIN, in_dead_free_region
 
 __all__ = ["dead_latents_evidence", "retraining_evidence", "mmcs_with_larger_evidence", "claim_evidence", "diagnose"]
 
 
 def dead_latents_evidence(metrics: pd.DataFrame, train_config: dict[str, Any]) -> str:
     """Where dictionaries no larger than G have dead latents below the report's dead-free L1."""
-    small = metrics[(metrics.dict_ratio <= 1) & (metrics.sparsity <= DEAD_FREE_L1) & (metrics.dead_latents > 0)]
+    small = metrics[in_dead_free_region(metrics) & (metrics.dead_latents > 0)]
     share = ", ".join(f"{int(r.dead_latents)} of {int(r.dict_size)} latents "
                       f"({100 * r.dead_latents / r.dict_size:.1f} %) at ×{r.dict_ratio:g}, α = {r.sparsity:.3g}"
                       for r in small.itertuples())
@@ -80,12 +80,10 @@ def _dead_latents_by_learning_rate(table: pd.DataFrame, window: int,
     """The Figure 4 diagnosis the retraining at the report's learning rate decides (None: it was not retrained
     at the report's learning rate, or the sweep already trains at it)."""
     paper_lr = PAPER_TRAIN["lr"]
-    rows = table[np.isclose(table.lr, paper_lr) & (table.window == window) & (table.dict_ratio <= 1)
-                 & (table.sparsity <= DEAD_FREE_L1)]
+    claimed = table[in_dead_free_region(table) & (table.window == window)]
+    rows, ours = claimed[np.isclose(claimed.lr, paper_lr)], claimed[np.isclose(claimed.lr, train_config["lr"])]
     if rows.empty or np.isclose(train_config["lr"], paper_lr):
         return None
-    ours = table[np.isclose(table.lr, train_config["lr"]) & (table.window == window) & (table.dict_ratio <= 1)
-                 & (table.sparsity <= DEAD_FREE_L1)]
     if rows.dead_latents.sum() == 0:
         return "scale_limited", (f"At the report's learning rate ({paper_lr:g}) the same cells have no dead latent "
                                  f"in the last {window} batches: this tier's learning rate ({train_config['lr']:g}) "
