@@ -67,7 +67,7 @@ help:
 	@echo "make schema      regenerate workflow/schemas/config.schema.yaml from the config dataclasses"
 	@echo "make dvc-yaml    regenerate dvc.yaml from the experiment manifest (workflow/experiments.yaml)"
 	@echo "make docs        regenerate the generated parts of README.md and docs/ (from the manifest and results/)"
-	@echo "make benchmark   run the benchmarks (benchmarks/): SAE sweep trainer, toy models of superposition, activation extraction, greedy sparse coder"
+	@echo "make benchmark   run the benchmarks (benchmarks/): SAE sweep trainer, toy models of superposition, activation extraction, greedy sparse coder, torch.compile on the sweep step"
 
 .tools/uv/bin/uv:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --target .tools/uv "uv==$(UV_VERSION)"
@@ -231,6 +231,7 @@ benchmark: setup
 	$(VENV_PY) benchmarks/bench_tms.py
 	$(VENV_PY) benchmarks/bench_activations.py
 	$(VENV_PY) benchmarks/bench_feature_sparsity.py
+	OMP_WAIT_POLICY=PASSIVE $(VENV_PY) benchmarks/bench_compile.py  # needs a C++ compiler (Inductor)
 
 clean-results:
 	rm -rf results/* data/toy_sae logs .snakemake/incomplete .smoke

@@ -20,6 +20,13 @@ Grids, each 24 models with 23,040 latents (sizes J = 0.5, 1, 2, 4 × 512):
   batchtopk      the topk grid with BatchTopK;
   jumprelu       6 L0 coefficients.
 
+Beside them, in the same run: the memory bandwidth of a large elementwise add and the time of one fused Adam step
+on the relu_l1 grid's 11.8 M parameters, the two rates the step's work outside the matmuls runs at.
+
+The matmul ceiling of the relu_l1 step (relu_l1-matmuls): the same five matmuls per chunk of models, on the
+trainer's own weights, chunks and buffer shapes, with nothing else: the fraction of peak the step would reach if
+all of its work outside the matmuls took no time.
+
 Baselines for relu_l1 (--loops), each training every model of the same grid for the same steps on the same data:
   loop-fast      one model at a time with the library's own hand-written step (isolates batching);
   loop-autograd  one model at a time as a plain `torch.nn.Module` with autograd and `torch.optim.Adam`
@@ -36,10 +43,11 @@ import time
 import torch
 
 from superposition.runtime import make_generator
-from superposition.sae import ArchitectureOptions
+from superposition.sae import ArchitectureOptions, get_architecture
 from superposition.sae.relu_l1 import init_sae
 from superposition.sae.base import model_seed
 from superposition.sweep import SweepGrid, train_sweep
+from superposition.sweep_block import Block
 from superposition.toy_data import ToyDataGenerator
 
 DEFAULT_L1 = (0.01, 0.0316227766, 0.1, 0.177827941, 0.316227766, 1.0)
@@ -68,15 +76,55 @@ def matmul_peak(clock, size: int = 2048, seconds: float = 3.0) -> float:
     return best
 
 
+def memory_bandwidth(clock, megabytes: int = 64, seconds: float = 2.0) -> float:
+    """Best GB/s of an fp32 ``c = a + b`` over tensors of ``megabytes`` each (two reads and a write per element):
+    the rate of the step's elementwise passes, which are each larger than the caches."""
+    a, b = torch.randn(megabytes * 2**18), torch.randn(megabytes * 2**18)
+    out = torch.empty_like(a)
+    best = 0.0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        start = clock()
+        torch.add(a, b, out=out)
+        best = max(best, 3 * a.numel() * 4 / (clock() - start) / 1e9)
+    return best
+
+
+def adam_alone(clock, n_params: int, seconds: float = 2.0) -> float:
+    """Best seconds of one fused Adam step (PyTorch's kernel, the trainer's) on ``n_params`` fp32 parameters."""
+    params, grads, exp_avg, exp_avg_sq = (torch.randn(n_params).abs_() for _ in range(4))
+    step = torch.ones(())
+    best = float("inf")
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        start = clock()
+        torch._fused_adam_([params], [grads], [exp_avg], [exp_avg_sq], [], [step], lr=1e-9, beta1=0.9, beta2=0.999,
+                           weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False, grad_scale=None, found_inf=None)
+        best = min(best, clock() - start)
+    return best
+
+
 def batches(generator: ToyDataGenerator, batch_size: int, seed: int):
     rng = torch.Generator().manual_seed(seed)
     while True:
         yield generator.sample(batch_size, rng)
 
 
+def steady_state(run, steps: int, repeats: int) -> dict[str, float]:
+    """Seconds per step by each clock of ``run(n_steps)`` (which returns the seconds each clock measured): the best
+    over ``repeats`` of (time of ``2·steps`` − time of ``steps``) / ``steps``, after a 3-step warm-up, so set-up
+    and finishing cancel."""
+    run(3)
+    best = {name: float("inf") for name in CLOCKS}
+    for _ in range(repeats):
+        short, long = run(steps), run(2 * steps)
+        for name in CLOCKS:
+            best[name] = min(best[name], (long[name] - short[name]) / steps)
+    return best
+
+
 def time_batched(generator, grid, steps, batch_size, repeats: int = 2) -> dict[str, float]:
-    """Steady-state seconds per step of the whole grid with the batched trainer, by each clock: the best over
-    ``repeats`` of (time of ``2·steps`` − time of ``steps``) / ``steps``, so set-up and finishing cancel."""
+    """Steady-state seconds per step of the whole grid with the batched trainer, by each clock."""
     init = generator.sample(4096, make_generator(7))
 
     def run(n_steps: int) -> dict[str, float]:
@@ -85,13 +133,44 @@ def time_batched(generator, grid, steps, batch_size, repeats: int = 2) -> dict[s
                     init_data=init, log_every=10**9)
         return {name: clock() - begin[name] for name, clock in CLOCKS.items()}
 
-    run(3)  # warm-up
-    best = {name: float("inf") for name in CLOCKS}
-    for _ in range(repeats):
-        short, long = run(steps), run(2 * steps)
-        for name in CLOCKS:
-            best[name] = min(best[name], (long[name] - short[name]) / steps)
-    return best
+    return steady_state(run, steps, repeats)
+
+
+def time_matmuls_only(generator, grid, steps, batch_size, repeats: int = 2) -> dict[str, float]:
+    """Steady-state seconds per step, by each clock, of only the relu_l1 step's five matmuls per chunk (encoder
+    forward, decoder forward, decoder-weight, code and encoder-weight gradients), in the trainer's chunks."""
+    arch = get_architecture(grid.architecture)
+    stacks = [arch.init_stack(generator.dim, size, grid.sparsities, 0, grid.options) for size in grid.dict_sizes]
+    block = Block(stacks, grid.options, "cpu", grid.lr, grid.adam)
+    x = generator.sample(batch_size, make_generator(7))
+    widest = max(chunk.latents[1] - chunk.latents[0] for chunk in block.chunks)
+    most = max(chunk.models[1] - chunk.models[0] for chunk in block.chunks)
+    pre_flat, grad_pre_flat = torch.empty(batch_size * widest), torch.empty(batch_size * widest)
+    grad_w_enc_flat, grad_w_dec_flat = torch.empty(widest, generator.dim), torch.empty(widest, generator.dim)
+    residual_flat = torch.empty(most * batch_size * generator.dim)
+    work = []
+    for chunk in block.chunks:
+        size = block.stacks[chunk.stack].dict_size
+        n = chunk.models[1] - chunk.models[0]
+        w_enc = block.params["w_enc"][chunk.latents[0]:chunk.latents[1]].view(n, size, -1)
+        w_dec = block.params["w_dec"][chunk.latents[0]:chunk.latents[1]].view(n, size, -1)
+        pre = pre_flat[: n * batch_size * size].view(n, batch_size, size)
+        work.append((x.expand(n, *x.shape), w_enc, w_dec, pre, grad_pre_flat[: pre.numel()].view_as(pre),
+                     residual_flat[: n * batch_size * generator.dim].view(n, batch_size, -1),
+                     grad_w_enc_flat[: n * size].view_as(w_enc), grad_w_dec_flat[: n * size].view_as(w_dec)))
+
+    def run(n_steps: int) -> dict[str, float]:
+        begin = {name: clock() for name, clock in CLOCKS.items()}
+        for _ in range(n_steps):
+            for inputs, w_enc, w_dec, pre, grad_pre, residual, grad_w_enc, grad_w_dec in work:
+                torch.bmm(inputs, w_enc.transpose(1, 2), out=pre)
+                torch.bmm(pre, w_dec, out=residual)
+                torch.bmm(pre.transpose(1, 2), residual, out=grad_w_dec)
+                torch.bmm(residual, w_dec.transpose(1, 2), out=grad_pre)
+                torch.bmm(grad_pre.transpose(1, 2), inputs, out=grad_w_enc)
+        return {name: clock() - begin[name] for name, clock in CLOCKS.items()}
+
+    return steady_state(run, steps, repeats)
 
 
 def time_loop_fast(generator, grid, steps, batch_size) -> float:
@@ -141,7 +220,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=30, help="S: steady-state steps per measurement")
     parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--grids", default="relu_l1,topk,topk+AuxK,batchtopk,jumprelu")
+    parser.add_argument("--grids", default="relu_l1,relu_l1-matmuls,topk,topk+AuxK,batchtopk,jumprelu")
     parser.add_argument("--loops", action="store_true", help="also time the one-model-at-a-time baselines (slow)")
     parser.add_argument("--json", help="also write the numbers to this file")
     args = parser.parse_args()
@@ -155,6 +234,7 @@ def main() -> None:
         "batchtopk": SweepGrid("batchtopk", DEFAULT_K, sizes, options=ArchitectureOptions(threshold_batches=1)),
         "jumprelu": SweepGrid("jumprelu", DEFAULT_L0, sizes),
     }
+    all_grids["relu_l1-matmuls"] = all_grids["relu_l1"]
     grids = {name: all_grids[name] for name in args.grids.split(",")}
     load_before = os.getloadavg()[0]
     peaks = {name: matmul_peak(clock) for name, clock in CLOCKS.items()}
@@ -163,14 +243,22 @@ def main() -> None:
                "grid": f"6 sparsity values x {len(DEFAULT_RATIOS)} ratios, {all_grids['relu_l1'].total_latents()} "
                        f"latents, batch {args.batch_size}",
                **{f"matmul_peak_gflops_{name}": round(peak, 1) for name, peak in peaks.items()}}
+    for name, clock in CLOCKS.items():
+        results[f"memory_bandwidth_gb_per_s_{name}"] = round(memory_bandwidth(clock), 1)
+        # the relu_l1 grid's parameters: W_enc and W_dec (23,040 × 256 each) and b_enc
+        results[f"adam_alone_ms_per_step_{name}"] = round(
+            adam_alone(clock, all_grids["relu_l1"].total_latents() * (2 * generator.dim + 1)) * 1e3, 1)
     flops_per_step = 10 * args.batch_size * generator.dim * all_grids["relu_l1"].total_latents()
     for name, grid in grids.items():
-        seconds = time_batched(generator, grid, args.steps, args.batch_size)
+        timer = time_matmuls_only if name == "relu_l1-matmuls" else time_batched
+        seconds = timer(generator, grid, args.steps, args.batch_size)
         for clock in CLOCKS:
             results[f"{name}_ms_per_step_{clock}"] = round(seconds[clock] * 1e3, 1)
             results[f"{name}_fraction_of_peak_{clock}"] = round(flops_per_step / seconds[clock] / 1e9 / peaks[clock], 3)
     if "relu_l1" in grids:
         for name in grids:
+            if name == "relu_l1-matmuls":
+                continue  # not a trainer
             for clock in CLOCKS:
                 results[f"{name}_time_per_model_vs_relu_l1_{clock}"] = round(
                     results[f"{name}_ms_per_step_{clock}"] / results[f"relu_l1_ms_per_step_{clock}"], 2)
