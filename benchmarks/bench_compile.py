@@ -6,7 +6,8 @@ hand-written eager step against the same step with the gradient (everything betw
 ReLU, normalised decoder, residual, the five matmuls, the ReLU mask, the radial projection) compiled into fused
 kernels, both followed by the trainer's fused Adam. The two trainers alternate, so that the machine's state is
 shared; each keeps its best of ``--rounds`` timings. Then it reports how far the compiled trainer's weights are
-from the eager trainer's after the timed steps, on the same seed and batches.
+from the eager trainer's after the timed steps, on the same seed and batches, after checking that
+the two compute the same first-step gradient up to rounding.
 
 The compiled gradient is written here, not in the library: the library keeps the eager step (see README).
 """
@@ -58,8 +59,12 @@ class CompiledBlock(Block):
         grad_w_enc, grad_b_enc, grad_w_dec, fired = self.gradient(
             inputs, stack.w_enc, stack.b_enc, stack.w_dec, self.sparsity[chunk.stack][chunk.first : chunk.stop])
         update_dead_counters_(self.counters[chunk.stack][chunk.first : chunk.stop], fired)
-        self._adam(chunk, {"w_enc": grad_w_enc.view(rows, -1), "b_enc": grad_b_enc.view(-1),
-                           "w_dec": grad_w_dec.view(rows, -1)}, lr)
+        grads = {"w_enc": grad_w_enc.view(rows, -1), "b_enc": grad_b_enc.view(-1), "w_dec": grad_w_dec.view(rows, -1)}
+        if full is not None:  # the parent's contract: return the gradients instead of stepping
+            for name, grad in grads.items():
+                full[name][chunk.latents[0] : chunk.latents[1]] = grad
+            return
+        self._adam(chunk, grads, lr)
 
 
 def main() -> None:
@@ -80,9 +85,16 @@ def main() -> None:
         stacks = [arch.init_stack(generator.dim, size, grid.sparsities, 0, grid.options) for size in grid.dict_sizes]
         trainers[name] = cls(stacks, grid.options, "cpu", grid.lr, grid.adam)
         start = time.perf_counter()
+        gradients = trainers[name].step(batches[0], 1, update=False, report=False)[1]
         for step in range(1, 6):  # warm-up; the compiled trainer compiles one kernel set per chunk shape here
             trainers[name].step(batches[step - 1], step, report=False)
         print(f"{name:9s} first 5 steps (compilation included): {time.perf_counter() - start:.1f} s")
+        if name == "eager":
+            eager_gradients = gradients
+        else:  # the compiled formulas are the library's: the same first-step gradient up to rounding
+            for param, grad in gradients.items():
+                torch.testing.assert_close(grad, eager_gradients[param], rtol=1e-4, atol=1e-7)
+            print("compiled first-step gradients equal the eager trainer's (rtol 1e-4)")
     best = {name: float("inf") for name in trainers}
     for round_ in range(args.rounds):
         first = 5 + round_ * args.steps

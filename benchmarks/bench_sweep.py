@@ -150,10 +150,9 @@ def time_matmuls_only(generator, grid, steps, batch_size, repeats: int = 2) -> d
     residual_flat = torch.empty(most * batch_size * generator.dim)
     work = []
     for chunk in block.chunks:
-        size = block.stacks[chunk.stack].dict_size
-        n = chunk.models[1] - chunk.models[0]
-        w_enc = block.params["w_enc"][chunk.latents[0]:chunk.latents[1]].view(n, size, -1)
-        w_dec = block.params["w_dec"][chunk.latents[0]:chunk.latents[1]].view(n, size, -1)
+        stack = block.stacks[chunk.stack]  # its tensors are views of the Block's flat storage
+        w_enc, w_dec = stack.w_enc[chunk.first : chunk.stop], stack.w_dec[chunk.first : chunk.stop]
+        n, size = w_enc.shape[:2]
         pre = pre_flat[: n * batch_size * size].view(n, batch_size, size)
         work.append((x.expand(n, *x.shape), w_enc, w_dec, pre, grad_pre_flat[: pre.numel()].view_as(pre),
                      residual_flat[: n * batch_size * generator.dim].view(n, batch_size, -1),
