@@ -43,6 +43,9 @@ CASES = {
     "toy dead-latent appendix window longer than training": (
         lambda c: c["toy_sae"]["dead_latents"].update(windows=[500, 10 ** 6]),
         ["toy_sae.dead_latents.windows", "toy_sae.train.steps"]),
+    "toy dead-latent appendix retraining shorter than a window": (
+        lambda c: c["toy_sae"]["dead_latents"].update(steps=400),
+        ["toy_sae.dead_latents.windows", "toy_sae.dead_latents.steps", "(400)"]),
     "toy dead window longer than training": (
         lambda c: c["toy_sae"]["evaluate"].update(dead_window=5000),
         ["toy_sae.evaluate.dead_window", "toy_sae.train.steps"]),

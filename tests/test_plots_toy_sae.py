@@ -57,7 +57,7 @@ def write_toy_results(folder: Path) -> Path:
     (folder / "architectures").mkdir(exist_ok=True)
     pd.DataFrame(comparison, columns=COMPARISON_COLUMNS).to_csv(folder / "architectures" / "metrics.csv", index=False)
     (folder / "dead_latents").mkdir(exist_ok=True)
-    appendix = [{"lr": lr, "dict_ratio": 1.0, "sparsity": 0.1, "window": window, "dict_size": 16,
+    appendix = [{"lr": lr, "steps": 40, "dict_ratio": 1.0, "sparsity": 0.1, "window": window, "dict_size": 16,
                  "dead_latents": dead if window == 10 else 0, "earliest_last_fired_step": 25 if dead else None,
                  "latest_last_fired_step": 25 if dead else None}
                 for lr, dead in ((0.003, 1), (0.001, 0)) for window in (5, 10, 20)]
@@ -95,7 +95,7 @@ FIGURES = [
      [(*GRID, "Fig. 4: dead latents (T = 10, capped at 100)")], ""),
     ("fig04b_dead_latents_by_lr", lambda r: plots.dead_latents_by_lr_figure(r.dead_latents, r.dead_window),
      (5.5, 3.6), [("window T (training batches)", "dead latents",
-                   "Fig. 4 appendix: dead latents by learning rate and window")], ""),
+                   "Fig. 4 appendix: dead latents by training recipe and window")], ""),
     ("fig05_reconstruction_loss", lambda r: plots.loss_vs_l1_figure(r.metrics, "reconstruction_loss"), (5.5, 3.6),
      [("L1 coefficient α", "reconstruction loss", "Fig. 5: reconstruction loss (J = G)")], ""),
     ("fig06_l1_loss", lambda r: plots.loss_vs_l1_figure(r.metrics, "penalty_loss"), (5.5, 3.6),
@@ -177,7 +177,8 @@ def test_failures_are_diagnosed_from_the_runs_own_data(run):
     assert at_paper.diagnosis == "open"
     # With the Figure 4 appendix: the dead latent is gone at the report's learning rate, so this tier's causes it.
     with_appendix = diagnose(claim, run.metrics, run.recovery, run.train_config, run.dead_latents, run.dead_window)
-    assert with_appendix.diagnosis == "scale_limited" and "lr 0.001: 0 dead at ×1, α = 0.1" in with_appendix.evidence
+    assert with_appendix.diagnosis == "scale_limited" and ("lr 0.001, 40 steps: 0 dead at ×1, α = 0.1"
+                                                           in with_appendix.evidence)
     assert "they last fired at step 25" in with_appendix.evidence
 
 

@@ -96,7 +96,8 @@ def test_dead_latents_appendix_retrains_the_same_models_and_counts_by_window(sta
     folder, table = stage_outputs
     # At the sweep's own learning rate the retraining must reproduce the sweep's cells: same initialisations (a
     # model's seed depends only on J and α) and the same batches.
-    same_lr = ToyDeadLatentsConfig(lr=TRAIN.lr, dict_ratios=(1.0,), sparsities=(0.3,), windows=(1, 10, 40))
+    same_lr = ToyDeadLatentsConfig(lr=TRAIN.lr, dict_ratios=(1.0,), sparsities=(0.3,), windows=(1, 10, 40),
+                                   steps=TRAIN.steps)
     counts = run_dead_latents_appendix(folder / "ground_truth.safetensors", folder / "sweep.safetensors", TRAIN,
                                        same_lr, "cpu", tmp_path / "sweep.safetensors",
                                        tmp_path / "dead.csv")
@@ -104,6 +105,7 @@ def test_dead_latents_appendix_retrains_the_same_models_and_counts_by_window(sta
     torch.testing.assert_close(retrained.stacks["relu_l1", 16].w_dec[0], sweep.stacks["relu_l1", 16].w_dec[1])
     assert pd.read_csv(tmp_path / "dead.csv").equals(counts)
     assert list(counts.lr) == [TRAIN.lr] * 6 and list(counts.window) == [1, 10, 40] * 2
+    assert list(counts.steps) == [TRAIN.steps] * 6
     assert (counts.iloc[:3].dead_latents.to_numpy() == counts.iloc[3:].dead_latents.to_numpy()).all()
     # Known answer from the counters: dead(T) = #{latents silent for ≥ T batches}; T = 10 is the evaluation's.
     since = sweep.steps_since_fired["relu_l1", 16][1]

@@ -13,4 +13,4 @@ with rule_log(snakemake.log[0], threads=snakemake.threads) as log:
         snakemake.input.ground_truth, snakemake.input.sweep, parse_config(SweepTrainConfig, snakemake.params.train),
         parse_config(ToyDeadLatentsConfig, snakemake.params.appendix), snakemake.params.device,
         snakemake.output.sweep, snakemake.output.csv)
-    log.info("dead latents by learning rate and window:\n%s", table.to_string(index=False))
+    log.info("dead latents by training recipe and window:\n%s", table.to_string(index=False))

@@ -52,6 +52,8 @@ class ToyDeadLatentsConfig:
                                           exclusive_minimum=0, min_items=1, unique_items=True)
     windows: tuple[int, ...] = param("windows T (training batches) over which dead latents are counted",
                                      minimum=1, min_items=1, unique_items=True)
+    steps: int = param("Adam steps of the retraining (default tier: the sweep's; the report's 20,000 at lr 1e-3 "
+                       "decide the claim)", minimum=1)
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class ToySAEConfig:
     train: SweepTrainConfig = param("sweep grid and training")
     evaluate: ToyEvaluateConfig = param("metrics")
     architectures: ToyArchitecturesConfig = param("secondary comparison of SAE architectures on the ground truth")
-    dead_latents: ToyDeadLatentsConfig = param("appendix to Figure 4: dead latents against learning rate and window")
+    dead_latents: ToyDeadLatentsConfig = param("appendix to Figure 4: dead latents against training recipe and window")
 
     def __post_init__(self) -> None:
         if self.data.mean_active > self.data.n_features:
@@ -88,5 +90,6 @@ class ToySAEConfig:
         if train.architecture != "relu_l1":
             raise ConfigError("config keys 'toy_sae.dead_latents' and 'toy_sae.train.architecture': the appendix "
                               f"retrains the report's SAE (relu_l1), but the sweep trains {train.architecture}")
-        for window in appendix.windows:
+        for window in appendix.windows:  # counted in the sweep and in the retraining
             check_window("toy_sae.dead_latents.windows", window, "toy_sae.train.steps", train.steps)
+            check_window("toy_sae.dead_latents.windows", window, "toy_sae.dead_latents.steps", appendix.steps)

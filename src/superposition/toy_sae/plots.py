@@ -103,15 +103,17 @@ def dead_latents_figure(metrics: pd.DataFrame, dead_window: int) -> Figure:
 
 
 def dead_latents_by_lr_figure(table: pd.DataFrame, dead_window: int) -> Figure:
-    """Appendix to Figure 4: dead latents against the window T, one colour per cell (J, α), solid at the first
-    learning rate of ``table`` (the sweep's) and dashed at the second (the retraining's); the claim's T marked."""
+    """Appendix to Figure 4: dead latents against the window T, one colour per cell (J, α), solid in the first
+    run of ``table`` (the sweep's) and dashed in the second (the retraining's, labelled with its learning rate and
+    length); the claim's T marked."""
     fig, ax = new_figure(_LINE_SIZE)
     cells = table[["dict_ratio", "sparsity"]].drop_duplicates().itertuples(index=False)
     colours = {cell: f"C{i}" for i, cell in enumerate(cells)}
-    for (lr, ratio, alpha), rows in table.groupby(["lr", "dict_ratio", "sparsity"], sort=False):
-        style = "o-" if lr == table.lr.iloc[0] else "s--"
+    first_run = (table.lr.iloc[0], table.steps.iloc[0])
+    for (lr, steps, ratio, alpha), rows in table.groupby(["lr", "steps", "dict_ratio", "sparsity"], sort=False):
+        style = "o-" if (lr, steps) == first_run else "s--"
         ax.plot(rows.window, rows.dead_latents, style, color=colours[ratio, alpha],
-                label=f"×{ratio:g}, α = {alpha:.3g}, lr {lr:g}")
+                label=f"×{ratio:g}, α = {alpha:.3g}, lr {lr:g}, {steps:,} steps")
     ax.axvline(dead_window, color="grey", lw=0.8, ls=":")
     ax.set_xscale("log")
     windows = sorted(table.window.unique())
@@ -119,7 +121,7 @@ def dead_latents_by_lr_figure(table: pd.DataFrame, dead_window: int) -> Figure:
     ax.minorticks_off()
     ax.set_xlabel("window T (training batches)")
     ax.set_ylabel("dead latents")
-    ax.set_title("Fig. 4 appendix: dead latents by learning rate and window")
+    ax.set_title("Fig. 4 appendix: dead latents by training recipe and window")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     return fig

@@ -26,7 +26,7 @@ class ToySaeResults:
         claims: ``claims.json``.
         architectures: ``architectures/metrics.csv``, the secondary architecture comparison (one row per SAE:
             architecture, sparsity, dict_ratio, mean_l0, mmcs, fraction_variance_unexplained, ...).
-        dead_latents: ``dead_latents/dead_latents_by_lr.csv``, the Figure 4 appendix (lr, dict_ratio, sparsity,
+        dead_latents: ``dead_latents/dead_latents_by_lr.csv``, the Figure 4 appendix (lr, steps, dict_ratio, sparsity,
             window, dead_latents, ...).
     """
 
