@@ -93,9 +93,11 @@ def test_cross_field_errors_name_their_keys(case):
     assert message.count("\n") == 0, "one message, one line"
 
 
-def test_the_tiers_satisfy_every_constraint():
-    for tier in ("configs/smoke.yaml", "configs/paper.yaml"):
-        load_workflow_config(merged_config(REPO, tier), manifest=REPO / "workflow/experiments.yaml")
+def test_the_tiers_and_overlays_satisfy_every_constraint():
+    overlays = sorted(path.relative_to(REPO).as_posix() for path in (REPO / "configs").glob("*.yaml"))
+    assert {"configs/smoke.yaml", "configs/paper.yaml", "configs/toy_sae_long.yaml"} <= set(overlays)
+    for overlay in overlays:
+        load_workflow_config(merged_config(REPO, overlay), manifest=REPO / "workflow/experiments.yaml")
 
 
 def test_a_model_whose_config_is_not_on_this_machine_is_checked_by_its_job_instead():

@@ -21,7 +21,7 @@ def table(**changes) -> pd.DataFrame:
                 rows.append({"architecture": architecture, "sparsity": value, "dict_ratio": ratio,
                              "dict_size": int(512 * ratio), "mmcs": 0.95 if value == 5.0 else 0.8,
                              "mean_l0": l0 * (1.05 if architecture == "batchtopk" else 1.0),
-                             "fraction_variance_unexplained": fvu})
+                             "fraction_variance_unexplained": fvu, "dead_latents": 0})
     frame = pd.DataFrame(rows)
     for (architecture, ratio, value, column), new in changes.get("edits", {}).items():
         mask = ((frame.architecture == architecture) & np.isclose(frame.dict_ratio, ratio)
@@ -30,12 +30,12 @@ def table(**changes) -> pd.DataFrame:
     return frame
 
 
-def by_id(frame: pd.DataFrame) -> dict:
-    return {claim.id: claim for claim in architecture_claims(frame)}
+def by_id(frame: pd.DataFrame, steps: int = 400) -> dict:
+    return {claim.id: claim for claim in architecture_claims(frame, steps)}
 
 
 def test_every_secondary_claim_passes_on_a_table_shaped_like_the_papers():
-    claims = architecture_claims(table())
+    claims = architecture_claims(table(), 400)
     assert all(claim.secondary for claim in claims)
     assert {claim.id: claim.passed for claim in claims} == {
         "arch_topk_true_k_recovers": True, "arch_batchtopk_fvu_not_above_topk": True,
@@ -43,8 +43,17 @@ def test_every_secondary_claim_passes_on_a_table_shaped_like_the_papers():
 
 
 def test_topk_below_the_bar_at_the_true_k_fails():
-    claim = by_id(table(edits={("topk", 1.0, 5.0, "mmcs"): 0.89}))["arch_topk_true_k_recovers"]
-    assert claim.passed is False and "MMCS 0.890" in claim.measured_summary
+    claim = by_id(table(edits={("topk", 1.0, 5.0, "mmcs"): 0.89, ("topk", 1.0, 5.0, "dead_latents"): 7}))[
+        "arch_topk_true_k_recovers"]
+    assert claim.passed is False and claim.measured_summary == "MMCS 0.890 at k = 5, J = G (7 of 512 latents dead)"
+
+
+@pytest.mark.parametrize("steps, diagnosis", [(400, "open"), (19999, "open"), (20000, "non_replication")])
+def test_a_failure_is_open_below_the_reports_length_and_a_non_replication_at_it(steps, diagnosis):
+    claim = by_id(table(edits={("topk", 1.0, 5.0, "mmcs"): 0.8}), steps)["arch_topk_true_k_recovers"]
+    assert claim.diagnosis == diagnosis and claim.evidence.startswith(f"Measured after {steps} steps: MMCS 0.800")
+    # a shorter run names the setting that decides it
+    assert ("toy_sae.architectures.train.steps: 20000" in claim.evidence) == (diagnosis == "open")
 
 
 def test_batchtopk_with_a_higher_fvu_than_interpolated_topk_fails():
@@ -119,7 +128,7 @@ def test_the_comparison_stages_train_evaluate_plot_and_claim(tmp_path):
                    "mmcs": 0.5} for group in range(2)]).to_csv(tmp_path / "recovery.csv", index=False)
     (tmp_path / "main.json").write_text(json.dumps({"train_config": {"steps": 30, "lr": 3e-3}}))
     write_toy_sae_claims(tmp_path / "main.csv", tmp_path / "recovery.csv", tmp_path / "main.json",
-                         tmp_path / "claims.json", tmp_path / "arch.csv")
+                         tmp_path / "claims.json", tmp_path / "arch.csv", architectures_json=tmp_path / "arch.json")
     payload = read_claims(tmp_path / "claims.json")
     assert payload["n_claims"] == 6 and payload["n_secondary"] == 4
     assert {c["id"] for c in payload["claims"] if c["secondary"]} == {

@@ -130,6 +130,7 @@ rule toy_sae_claims:
         recovery_csv=rules.toy_sae_evaluate.output.recovery_csv,
         metrics_json=rules.toy_sae_evaluate.output.metrics_json,
         architectures_csv=rules.toy_sae_architectures_evaluate.output.metrics_csv,
+        architectures_json=rules.toy_sae_architectures_evaluate.output.metrics_json,
         dead_latents_csv=rules.toy_sae_dead_latents.output.csv,
     output:
         claims="results/toy_sae/claims.json",

@@ -192,14 +192,18 @@ def toy_sae_claims(table: pd.DataFrame, recovery: pd.DataFrame, train_config: di
 
 
 def write_toy_sae_claims(metrics_csv: Path, recovery_csv: Path, metrics_json: Path, output: Path,
-                         architectures_csv: Path | None = None, dead_latents_csv: Path | None = None) -> list[Claim]:
+                         architectures_csv: Path | None = None, dead_latents_csv: Path | None = None,
+                         architectures_json: Path | None = None) -> list[Claim]:
     """Evaluate the report's claims on ``metrics.csv`` (and the secondary architecture claims on
-    ``architectures_csv``; the Figure 4 appendix's ``dead_latents_csv`` for a diagnosis) and write ``claims.json``."""
+    ``architectures_csv``, whose ``architectures_json`` gives the comparison's length; the Figure 4 appendix's
+    ``dead_latents_csv`` for a diagnosis) and write ``claims.json``."""
+    if (architectures_csv is None) != (architectures_json is None):
+        raise ValueError("the architecture comparison's claims need both its metrics CSV and its metrics JSON")
     metrics = read_json(metrics_json)
     appendix = (None, None) if dead_latents_csv is None else (pd.read_csv(dead_latents_csv),
                                                                int(metrics["summary"]["dead_window"]))
     claims = toy_sae_claims(pd.read_csv(metrics_csv), pd.read_csv(recovery_csv), metrics["train_config"], *appendix)
     if architectures_csv is not None:
-        claims += architecture_claims(pd.read_csv(architectures_csv))
+        claims += architecture_claims(pd.read_csv(architectures_csv), int(read_json(architectures_json)["steps"]))
     write_claims(output, "toy_sae", PAPER, claims)
     return claims
