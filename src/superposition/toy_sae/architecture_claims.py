@@ -155,8 +155,8 @@ def _diagnosed(claim: Claim, steps: int) -> Claim:
                                    f"shorter than its paper's and than the report's {PAPER_TRAIN['steps']} steps), so "
                                    "this tier cannot tell a training-length effect from a real difference. What "
                                    "decides it: the same comparison at the report's length (toy_sae.architectures."
-                                   f"train.steps: {PAPER_TRAIN['steps']}; docs/experiments/toy_sae.md gives a measured "
-                                   "run), or the paper tier (configs/paper.yaml).")
+                                   f"train.steps: {PAPER_TRAIN['steps']}, as configs/toy_sae_long.yaml sets), or the "
+                                   "paper tier (configs/paper.yaml).")
 
 
 def architecture_claims(table: pd.DataFrame, steps: int) -> list[Claim]:

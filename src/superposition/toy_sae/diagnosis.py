@@ -109,8 +109,8 @@ def _dead_latents_by_learning_rate(table: pd.DataFrame, window: int,
     return "open", (f"At the report's learning rate ({paper_lr:g}) the same cells have {dead} against {ours_text}: "
                     f"the learning rate explains only part of the failure. The remaining deviation is the training "
                     f"length ({steps} of {paper_steps} steps). What decides it: the retraining at the report's "
-                    f"length (toy_sae.dead_latents.steps: {paper_steps}; the claim's cells alone, minutes on 2 CPU "
-                    "cores, docs/experiments/toy_sae.md), or the paper tier (configs/paper.yaml).")
+                    f"length (toy_sae.dead_latents.steps: {paper_steps}, as configs/toy_sae_long.yaml sets; the "
+                    "claim's cells alone, minutes on 2 CPU cores), or the paper tier (configs/paper.yaml).")
 
 
 def diagnose(claim: Claim, metrics: pd.DataFrame, recovery: pd.DataFrame, train_config: dict[str, Any],
