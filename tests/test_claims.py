@@ -75,6 +75,8 @@ def appendix_table(dead_at_paper_lr: int, retraining_steps: int = 4500) -> pd.Da
     (0, 20000, "scale_limited", "At the report's recipe (20000 steps at lr 0.001) the same cells have no dead latent"),
     (2, 20000, "non_replication", "At the report's recipe (20000 steps at lr 0.001), from the same initialisations "
                                   "on the same batches, the same cells still have 2 dead latents (2 at ×1, α = 0.178)"),
+    (1, 20000, "non_replication", "the same cells still have 1 dead latent (1 at ×1, α = 0.178), against 3 at "
+                                  "this tier's (4500 steps at lr 0.003)"),
 ])
 def test_fig4_diagnosis_follows_the_retraining_at_the_papers_learning_rate(dead_at_paper_lr, retraining_steps,
                                                                             diagnosis, reason):

@@ -101,7 +101,8 @@ def _dead_latents_by_learning_rate(table: pd.DataFrame, window: int,
                                  "causes the failure, and the paper tier trains at the report's.")
     left = "; ".join(f"{int(r.dead_latents)} at ×{r.dict_ratio:g}, α = {r.sparsity:.3g}"
                      for r in rows[rows.dead_latents > 0].itertuples())
-    dead = f"{int(rows.dead_latents.sum())} dead latents ({left})"
+    count = int(rows.dead_latents.sum())
+    dead = f"{count} dead latent{'s' * (count != 1)} ({left})"
     if steps >= paper_steps:
         return "non_replication", (f"At {recipe}, from the same initialisations on the same batches, the same cells "
                                    f"still have {dead}, against {ours_text}: training as the report did does not "
