@@ -31,11 +31,11 @@ def table(**changes) -> pd.DataFrame:
 
 
 def by_id(frame: pd.DataFrame, steps: int = 400) -> dict:
-    return {claim.id: claim for claim in architecture_claims(frame, steps)}
+    return {claim.id: claim for claim in architecture_claims(frame, steps, dead_window=200)}
 
 
 def test_every_secondary_claim_passes_on_a_table_shaped_like_the_papers():
-    claims = architecture_claims(table(), 400)
+    claims = architecture_claims(table(), 400, 200)
     assert all(claim.secondary for claim in claims)
     assert {claim.id: claim.passed for claim in claims} == {
         "arch_topk_true_k_recovers": True, "arch_batchtopk_fvu_not_above_topk": True,
@@ -45,13 +45,16 @@ def test_every_secondary_claim_passes_on_a_table_shaped_like_the_papers():
 def test_topk_below_the_bar_at_the_true_k_fails():
     claim = by_id(table(edits={("topk", 1.0, 5.0, "mmcs"): 0.89, ("topk", 1.0, 5.0, "dead_latents"): 7}))[
         "arch_topk_true_k_recovers"]
-    assert claim.passed is False and claim.measured_summary == "MMCS 0.890 at k = 5, J = G (7 of 512 latents dead)"
+    assert claim.passed is False and claim.measured_summary == (
+        "MMCS 0.890 at k = 5, J = G (7 of 512 latents dead); at J = 2G: 0.950")
+    assert claim.measured["mmcs_at_ratio_2"] == pytest.approx(0.95)
 
 
 @pytest.mark.parametrize("steps, diagnosis", [(400, "open"), (19999, "open"), (20000, "non_replication")])
 def test_a_failure_is_open_below_the_reports_length_and_a_non_replication_at_it(steps, diagnosis):
     claim = by_id(table(edits={("topk", 1.0, 5.0, "mmcs"): 0.8}), steps)["arch_topk_true_k_recovers"]
     assert claim.diagnosis == diagnosis and claim.evidence.startswith(f"Measured after {steps} steps: MMCS 0.800")
+    assert "(dead: no activation in the last 200 training batches)" in claim.evidence
     # a shorter run names the setting that decides it
     assert ("toy_sae.architectures.train.steps: 20000" in claim.evidence) == (diagnosis == "open")
 

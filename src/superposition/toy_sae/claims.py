@@ -204,6 +204,8 @@ def write_toy_sae_claims(metrics_csv: Path, recovery_csv: Path, metrics_json: Pa
                                                                int(metrics["summary"]["dead_window"]))
     claims = toy_sae_claims(pd.read_csv(metrics_csv), pd.read_csv(recovery_csv), metrics["train_config"], *appendix)
     if architectures_csv is not None:
-        claims += architecture_claims(pd.read_csv(architectures_csv), int(read_json(architectures_json)["steps"]))
+        comparison = read_json(architectures_json)
+        claims += architecture_claims(pd.read_csv(architectures_csv), int(comparison["steps"]),
+                                      int(comparison["dead_window"]))
     write_claims(output, "toy_sae", PAPER, claims)
     return claims
