@@ -20,8 +20,9 @@ Grids, each 24 models with 23,040 latents (sizes J = 0.5, 1, 2, 4 × 512):
   batchtopk      the topk grid with BatchTopK;
   jumprelu       6 L0 coefficients.
 
-Beside them, in the same run: the memory bandwidth of a large elementwise add and the time of one fused Adam step
-on the relu_l1 grid's 11.8 M parameters, the two rates the step's work outside the matmuls runs at.
+Beside them, in the same run: the memory bandwidth of a large elementwise add, the time of one fused Adam step
+on the relu_l1 grid's 11.8 M parameters (the two rates the step's work outside the matmuls runs at) and the time
+to draw one toy batch (inside every measured step: the sweep trains on a stream drawn as it goes).
 
 The matmul ceiling of the relu_l1 step (relu_l1-matmuls): the same five matmuls per chunk of models, on the
 trainer's own weights, chunks and buffer shapes, with nothing else: the fraction of peak the step would reach if
@@ -100,6 +101,18 @@ def adam_alone(clock, n_params: int, seconds: float = 2.0) -> float:
         start = clock()
         torch._fused_adam_([params], [grads], [exp_avg], [exp_avg_sq], [], [step], lr=1e-9, beta1=0.9, beta2=0.999,
                            weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False, grad_scale=None, found_inf=None)
+        best = min(best, clock() - start)
+    return best
+
+
+def data_generation(clock, generator: ToyDataGenerator, batch_size: int, seconds: float = 2.0) -> float:
+    """Best seconds to draw one toy batch of ``batch_size`` samples, the draw every measured step includes."""
+    rng = torch.Generator().manual_seed(0)
+    best = float("inf")
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        start = clock()
+        generator.sample(batch_size, rng)
         best = min(best, clock() - start)
     return best
 
@@ -247,6 +260,8 @@ def main() -> None:
         # the relu_l1 grid's parameters: W_enc and W_dec (23,040 × 256 each) and b_enc
         results[f"adam_alone_ms_per_step_{name}"] = round(
             adam_alone(clock, all_grids["relu_l1"].total_latents() * (2 * generator.dim + 1)) * 1e3, 1)
+        results[f"data_generation_ms_per_batch_{name}"] = round(
+            data_generation(clock, generator, args.batch_size) * 1e3, 2)
     flops_per_step = 10 * args.batch_size * generator.dim * all_grids["relu_l1"].total_latents()
     for name, grid in grids.items():
         timer = time_matmuls_only if name == "relu_l1-matmuls" else time_batched
