@@ -65,16 +65,21 @@ def cpu_clock() -> float:
 CLOCKS = {"wall": time.perf_counter, "cpu": cpu_clock}
 
 
-def matmul_peak(clock, size: int = 2048, seconds: float = 3.0) -> float:
-    """Best GFLOP/s of a dense fp32 (size × size) matmul over ``seconds`` of wall time, timed by ``clock``."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
-    best = 0.0
+def fastest(clock, run, seconds: float) -> float:
+    """Best seconds of one ``run()``, timed by ``clock``, over calls repeated for ``seconds`` of wall time."""
+    best = float("inf")
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         start = clock()
-        a @ b
-        best = max(best, 2 * size**3 / (clock() - start) / 1e9)
+        run()
+        best = min(best, clock() - start)
     return best
+
+
+def matmul_peak(clock, size: int = 2048, seconds: float = 3.0) -> float:
+    """Best GFLOP/s of a dense fp32 (size × size) matmul over ``seconds`` of wall time, timed by ``clock``."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    return 2 * size**3 / fastest(clock, lambda: a @ b, seconds) / 1e9
 
 
 def memory_bandwidth(clock, megabytes: int = 64, seconds: float = 2.0) -> float:
@@ -82,39 +87,22 @@ def memory_bandwidth(clock, megabytes: int = 64, seconds: float = 2.0) -> float:
     the rate of the step's elementwise passes, which are each larger than the caches."""
     a, b = torch.randn(megabytes * 2**18), torch.randn(megabytes * 2**18)
     out = torch.empty_like(a)
-    best = 0.0
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        start = clock()
-        torch.add(a, b, out=out)
-        best = max(best, 3 * a.numel() * 4 / (clock() - start) / 1e9)
-    return best
+    return 3 * a.numel() * 4 / fastest(clock, lambda: torch.add(a, b, out=out), seconds) / 1e9
 
 
 def adam_alone(clock, n_params: int, seconds: float = 2.0) -> float:
     """Best seconds of one fused Adam step (PyTorch's kernel, the trainer's) on ``n_params`` fp32 parameters."""
     params, grads, exp_avg, exp_avg_sq = (torch.randn(n_params).abs_() for _ in range(4))
     step = torch.ones(())
-    best = float("inf")
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        start = clock()
-        torch._fused_adam_([params], [grads], [exp_avg], [exp_avg_sq], [], [step], lr=1e-9, beta1=0.9, beta2=0.999,
-                           weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False, grad_scale=None, found_inf=None)
-        best = min(best, clock() - start)
-    return best
+    return fastest(clock, lambda: torch._fused_adam_(
+        [params], [grads], [exp_avg], [exp_avg_sq], [], [step], lr=1e-9, beta1=0.9, beta2=0.999, weight_decay=0.0,
+        eps=1e-8, amsgrad=False, maximize=False, grad_scale=None, found_inf=None), seconds)
 
 
 def data_generation(clock, generator: ToyDataGenerator, batch_size: int, seconds: float = 2.0) -> float:
     """Best seconds to draw one toy batch of ``batch_size`` samples, the draw every measured step includes."""
     rng = torch.Generator().manual_seed(0)
-    best = float("inf")
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        start = clock()
-        generator.sample(batch_size, rng)
-        best = min(best, clock() - start)
-    return best
+    return fastest(clock, lambda: generator.sample(batch_size, rng), seconds)
 
 
 def batches(generator: ToyDataGenerator, batch_size: int, seed: int):
