@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -99,6 +100,34 @@ def test_claim_rules_on_hand_built_values(results: Path) -> None:
         if "meta" in entry:
             entry["meta"]["mmcs_atomic"] = 0.92
     assert verdicts(toy=toy_pass)["toy_small_atomic_large_composed"] and verdicts(toy=toy_pass)["toy_meta_recovers_atomic"]
+
+
+def test_toy_meta_diagnosis_follows_the_control_on_exact_compositions(results: Path) -> None:
+    toy = load_stitching_results(results).toy
+    control = toy["meta_on_compositions"]
+    assert set(control) >= {"fve", "l0", "bias_norm", "mmcs_atomic", "best_cos_atomic", "cos_atomic"}
+    assert np.array(control["cos_atomic"]).shape == (control["meta_latents"], 6)
+    exact = toy["cos_compositions"]
+    assert np.allclose(np.diag(exact["cos_composed"]), 1.0)  # the control's input is the 9 compositions themselves
+    assert np.allclose(np.abs(exact["cos_atomic"]).max(axis=1), 2**-0.5, atol=1e-6)  # (c_i + s_j)/√2 against c_i
+
+    def diagnosed(mmcs: float, l0: float):
+        edited = copy.deepcopy(toy)
+        for entry in edited["saes"]:
+            if "meta" in entry:
+                entry["meta"]["mmcs_atomic"] = 0.5  # the claim itself fails
+        edited["meta_on_compositions"].update(mmcs_atomic=mmcs, l0=l0, fve=1.0, bias_norm=0.8)
+        return {c.id: c for c in stitching_claims(load_stitching_results(results).summary, meta_summary(),
+                                                   edited)}["toy_meta_recovers_atomic"]
+
+    recovered = diagnosed(0.95, 2.0)
+    assert recovered.passed is False and recovered.diagnosis == "open" and "MMCS 0.95" in recovered.evidence
+    sparser = diagnosed(0.74, 1.67)
+    assert sparser.diagnosis == "non_replication" and "MMCS 0.74" in sparser.evidence
+    assert "L0 1.67" in sparser.evidence and "below the atomic solution's 2" in sparser.evidence
+    assert "control" in sparser.measured_summary and sparser.measured["control_meta_mmcs_atomic"] == 0.74
+    mixed = diagnosed(0.74, 2.0)
+    assert mixed.diagnosis == "non_replication" and "below the atomic solution's 2" not in mixed.evidence
 
 
 def test_figures_render_and_match_the_manifest(results: Path, tmp_path: Path) -> None:

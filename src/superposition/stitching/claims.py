@@ -151,6 +151,7 @@ def _toy_composition(toy: dict) -> Claim:
 def _toy_meta(toy: dict) -> Claim:
     large = [e for e in toy["saes"] if e["role"] == "large"]
     best = max(large, key=lambda e: (e["mmcs_composed"], -e["l1"]))
+    control = toy["meta_on_compositions"]  # reported beside the rule; the diagnosis reads it
     return Claim(
         id="toy_meta_recovers_atomic",
         statement="A meta-SAE trained on the composed latents' decoder directions recovers the atomic directions.",
@@ -159,9 +160,12 @@ def _toy_meta(toy: dict) -> Claim:
         rule=f"on the large SAE at the α where its MMCS with the compositions is highest, the meta-SAE's MMCS with "
              f"the atomic directions ≥ {TOY_MMCS}",
         measured={"l1": best["l1"], "large_mmcs_composed": best["mmcs_composed"],
-                  "meta_mmcs_atomic": best["meta"]["mmcs_atomic"], "meta_fve": best["meta"]["fve"]},
+                  "meta_mmcs_atomic": best["meta"]["mmcs_atomic"], "meta_fve": best["meta"]["fve"],
+                  "control_meta_mmcs_atomic": control["mmcs_atomic"], "control_meta_fve": control["fve"],
+                  "control_meta_l0": control["l0"]},
         measured_summary=f"α {best['l1']:g}: meta MMCS atomic {best['meta']['mmcs_atomic']:.2f} (large SAE's "
-                         f"composed MMCS {best['mmcs_composed']:.2f})",
+                         f"composed MMCS {best['mmcs_composed']:.2f}); control, the same meta-SAE on the exact "
+                         f"compositions: MMCS atomic {control['mmcs_atomic']:.2f} (FVE {control['fve']:.2f})",
         passed=best["meta"]["mmcs_atomic"] >= TOY_MMCS)
 
 

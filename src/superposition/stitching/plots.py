@@ -111,28 +111,37 @@ def meta_matches_figure(meta: dict) -> Figure:
 
 def toy_directions_figure(toy: dict) -> Figure:
     """|cosine| of each toy SAE's latents (rows) with the atomic and composed directions (columns), one column of
-    panels per α; the bottom row is the meta-SAE on the larger SAE's decoder."""
+    panels per α; the bottom row is the meta-SAE on the larger SAE's decoder. The last column is the control: the
+    exact compositions (the decoder Figure 2 draws for the larger SAE) and the same meta-SAE trained on them."""
     alphas = sorted({entry["l1"] for entry in toy["saes"]})
-    fig, axes = new_figure((3.2 * len(alphas), 9), 3, len(alphas), squeeze=False)
+    fig, axes = new_figure((3.2 * (len(alphas) + 1), 9), 3, len(alphas) + 1, squeeze=False)
     names = [f"c{i}" for i in range(toy["colours"])] + [f"s{j}" for j in range(toy["shapes"])]
     names += [f"c{i}s{j}" for i in range(toy["colours"]) for j in range(toy["shapes"])]
+
+    def directions_panel(ax, entry: dict, title: str) -> None:
+        matrix = np.abs(np.hstack([np.array(entry["cos_atomic"]), np.array(entry["cos_composed"])]))
+        ax.imshow(matrix, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks(range(len(names)), names, rotation=90, fontsize=6)
+        ax.set_xlabel("atomic | composed directions", fontsize=8)
+        ax.set_ylabel("latent")
+
+    def meta_panel(ax, meta: dict, title: str) -> None:
+        ax.imshow(np.abs(np.array(meta["cos_atomic"])), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+        ax.set_title(f"{title}: MMCS {meta['mmcs_atomic']:.2f}", fontsize=9)
+        ax.set_xticks(range(toy["small"]), names[: toy["small"]], fontsize=7)
+        ax.set_xlabel("atomic directions", fontsize=8)
+        ax.set_ylabel("meta-latent")
+
     for column, alpha in enumerate(alphas):
         for row, role in enumerate(("small", "large")):
             entry = next(e for e in toy["saes"] if e["l1"] == alpha and e["role"] == role)
-            matrix = np.abs(np.hstack([np.array(entry["cos_atomic"]), np.array(entry["cos_composed"])]))
-            ax = axes[row, column]
-            ax.imshow(matrix, vmin=0, vmax=1, cmap="viridis", aspect="auto")
-            ax.set_title(f"{role} ({entry['dict_size']}), α {alpha:g}", fontsize=9)
-            ax.set_xticks(range(len(names)), names, rotation=90, fontsize=6)
-            ax.set_xlabel("atomic | composed directions", fontsize=8)
-            ax.set_ylabel("latent")
+            directions_panel(axes[row, column], entry, f"{role} ({entry['dict_size']}), α {alpha:g}")
         meta = next(e for e in toy["saes"] if e["l1"] == alpha and e["role"] == "large")["meta"]
-        ax = axes[2, column]
-        ax.imshow(np.abs(np.array(meta["cos_atomic"])), vmin=0, vmax=1, cmap="viridis", aspect="auto")
-        ax.set_title(f"meta-SAE, α {alpha:g}: MMCS {meta['mmcs_atomic']:.2f}", fontsize=9)
-        ax.set_xticks(range(len(names[: toy['small']])), names[: toy["small"]], fontsize=7)
-        ax.set_xlabel("atomic directions", fontsize=8)
-        ax.set_ylabel("meta-latent")
+        meta_panel(axes[2, column], meta, f"meta-SAE, α {alpha:g}")
+    axes[0, -1].axis("off")
+    directions_panel(axes[1, -1], toy["cos_compositions"], f"control: the {toy['large']} exact compositions")
+    meta_panel(axes[2, -1], toy["meta_on_compositions"], "meta-SAE on them")
     fig.tight_layout()
     return fig
 
@@ -181,4 +190,7 @@ def toy_markdown(toy: dict) -> str:
         meta = f"{e['meta']['mmcs_atomic']:.2f}" if "meta" in e else ""
         lines.append(f"| {e['role']} ({e['dict_size']}) | {e['l1']:g} | {e['mmcs_atomic']:.2f} | "
                      f"{e['mmcs_composed']:.2f} | {e['relative_error']:.3f} | {meta} |")
+    control = toy["meta_on_compositions"]
+    lines.append(f"| control: the exact compositions ({toy['large']}) | – | – | 1.00 | 0 | "
+                 f"{control['mmcs_atomic']:.2f} (FVE {control['fve']:.2f}, L0 {control['l0']:.2f}) |")
     return "\n".join(lines)

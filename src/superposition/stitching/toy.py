@@ -8,7 +8,9 @@ active latents per sample; a larger one (colours × shapes latents) can give eac
 active latent per sample, which a sparsity penalty prefers (the figure's SAEs have L0 = 2 and 1).
 We train Sharkey et al.'s relu_l1 SAE (an L1 penalty: the "sparsity penalty" of the argument; no decoder bias) at
 both sizes and every configured α as one batched grid, then a BatchTopK meta-SAE (the paper's) with colours + shapes
-meta-latents and k = meta_k on the decoder of each larger SAE.
+meta-latents and k = meta_k on the decoder of each larger SAE, and the same meta-SAE on the exact compositions
+(the decoder the figure draws for the larger SAE): a control that tells the meta-SAE's part of the argument apart
+from the trained SAE's.
 
 Measures: for each reference direction the best cosine with any learned direction, and its mean over the
 references (MMCS), against the atomic directions and against the composed directions (c_i + s_j).
@@ -34,7 +36,7 @@ from superposition.metrics import max_cosine_similarity
 from superposition.runtime import derived_seed, make_generator
 from superposition.sae import AdamSettings, ArchitectureOptions
 from superposition.stitching.config import MetaSAEConfig, ToyConfig
-from superposition.stitching.meta import train_meta_sae
+from superposition.stitching.meta import MetaSAE, train_meta_sae
 from superposition.sweep import SweepGrid, train_sweep
 
 __all__ = ["toy_directions", "composed_directions", "toy_batches", "best_cosines", "run_toy"]
@@ -90,9 +92,19 @@ def _meta_config(config: ToyConfig, latents: int, directions: int) -> MetaSAECon
                          seed=config.seed, data_seed=derived_seed(config.seed, "meta"), random_seed=config.seed)
 
 
+def _meta_entry(meta: MetaSAE, atomic: torch.Tensor) -> dict:
+    """A toy meta-SAE's measures: FVE, L0, its decoder bias's norm and its best cosines with the atomic directions."""
+    best = best_cosines(meta.decoder, atomic)
+    return {"fve": meta.fve, "l0": meta.l0, "meta_latents": meta.decoder.shape[0],
+            "bias_norm": float(meta.stack.params["b_dec"][0].norm()),
+            "best_cos_atomic": best, "mmcs_atomic": sum(best) / len(best),
+            "cos_atomic": _cosine_matrix(meta.decoder, atomic)}
+
+
 @torch.no_grad()
 def run_toy(config: ToyConfig, output: str) -> dict:
-    """Train the toy SAEs and meta-SAEs; write best cosines, MMCS and cosine matrices to ``output`` (JSON)."""
+    """Train the toy SAEs and meta-SAEs (one per larger SAE, and one on the exact compositions as a control); write
+    best cosines, MMCS and cosine matrices to ``output`` (JSON)."""
     colours, shapes = toy_directions(config)
     atomic, composed = torch.cat([colours, shapes]), composed_directions(colours, shapes)
     small, large = colours.shape[0] + shapes.shape[0], colours.shape[0] * shapes.shape[0]
@@ -115,15 +127,18 @@ def run_toy(config: ToyConfig, output: str) -> dict:
                      "relative_error": reconstruction * config.dim / data_power,
                      "cos_atomic": _cosine_matrix(decoder, atomic), "cos_composed": _cosine_matrix(decoder, composed)}
             if size == large:
-                meta = train_meta_sae(decoder, _meta_config(config, large, small))
-                meta_best = best_cosines(meta.decoder, atomic)
-                entry["meta"] = {"fve": meta.fve, "l0": meta.l0, "meta_latents": meta.decoder.shape[0],
-                                 "best_cos_atomic": meta_best, "mmcs_atomic": sum(meta_best) / len(meta_best),
-                                 "cos_atomic": _cosine_matrix(meta.decoder, atomic)}
+                entry["meta"] = _meta_entry(train_meta_sae(decoder, _meta_config(config, large, small)), atomic)
             log.info("toy J=%d α=%g: MMCS atomic %.3f, composed %.3f%s", size, alpha, entry["mmcs_atomic"],
                      entry["mmcs_composed"], f", meta {entry['meta']['mmcs_atomic']:.3f}" if "meta" in entry else "")
             saes.append(entry)
+    # The control: the same meta-SAE on the exact compositions, the decoder Figure 2 draws for the large SAE. It
+    # separates what the meta-SAE does with composed directions from how well the trained large SAE composes.
+    control = _meta_entry(train_meta_sae(composed, _meta_config(config, large, small)), atomic)
+    log.info("toy meta-SAE on the exact compositions: MMCS atomic %.3f, FVE %.3f", control["mmcs_atomic"],
+             control["fve"])
     payload = {"colours": colours.shape[0], "shapes": shapes.shape[0], "dim": config.dim, "steps": config.steps,
-               "small": small, "large": large, "saes": saes}
+               "small": small, "large": large, "saes": saes, "meta_on_compositions": control,
+               "cos_compositions": {"cos_atomic": _cosine_matrix(composed, atomic),
+                                    "cos_composed": _cosine_matrix(composed, composed)}}
     atomic_write_json(output, payload)
     return payload
