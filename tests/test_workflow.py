@@ -231,6 +231,9 @@ def dvc_repo(smoke_run) -> tuple[Path, subprocess.CompletedProcess]:
 def test_dvc_repro_twice_second_is_a_no_op(dvc_repo):
     smoke_run, first = dvc_repo
     assert "toy_sae" in first.stdout
+    # Adopting a complete Snakemake run, DVC runs every stage and Snakemake redoes no job (.dvcignore keeps DVC
+    # from re-creating the directories' .snakemake_timestamp, which would make them look new to later stages).
+    assert re.findall(r"^(?:local)?rule (\w+):", first.stderr, re.M) == [], first.stderr[-3000:]
     second = run(smoke_run, "dvc", "repro")
     assert "Running stage" not in second.stdout, second.stdout
     assert "up to date" in second.stdout.lower() or "didn't change" in second.stdout
