@@ -110,6 +110,8 @@ def test_toy_meta_diagnosis_follows_the_control_on_exact_compositions(results: P
     exact = toy["cos_compositions"]
     assert np.allclose(np.diag(exact["cos_composed"]), 1.0)  # the control's input is the 9 compositions themselves
     assert np.allclose(np.abs(exact["cos_atomic"]).max(axis=1), 2**-0.5, atol=1e-6)  # (c_i + s_j)/√2 against c_i
+    assert exact["mmcs_composed"] == pytest.approx(1.0)
+    assert exact["mmcs_atomic"] == pytest.approx(2**-0.5, abs=1e-6)
 
     def diagnosed(mmcs: float, l0: float):
         edited = copy.deepcopy(toy)

@@ -190,7 +190,8 @@ def toy_markdown(toy: dict) -> str:
         meta = f"{e['meta']['mmcs_atomic']:.2f}" if "meta" in e else ""
         lines.append(f"| {e['role']} ({e['dict_size']}) | {e['l1']:g} | {e['mmcs_atomic']:.2f} | "
                      f"{e['mmcs_composed']:.2f} | {e['relative_error']:.3f} | {meta} |")
-    control = toy["meta_on_compositions"]
-    lines.append(f"| control: the exact compositions ({toy['large']}) | – | – | 1.00 | 0 | "
-                 f"{control['mmcs_atomic']:.2f} (FVE {control['fve']:.2f}, L0 {control['l0']:.2f}) |")
+    exact, control = toy["cos_compositions"], toy["meta_on_compositions"]
+    lines.append(f"| control: the exact compositions ({toy['large']}) | – | {exact['mmcs_atomic']:.2f} | "
+                 f"{exact['mmcs_composed']:.2f} | – | {control['mmcs_atomic']:.2f} (FVE {control['fve']:.2f}, "
+                 f"L0 {control['l0']:.2f}) |")
     return "\n".join(lines)

@@ -101,6 +101,14 @@ def _meta_entry(meta: MetaSAE, atomic: torch.Tensor) -> dict:
             "cos_atomic": _cosine_matrix(meta.decoder, atomic)}
 
 
+def _exact_compositions(composed: torch.Tensor, atomic: torch.Tensor) -> dict:
+    """The control's input measured like a trained decoder: its cosines and MMCS with both reference sets."""
+    atomic_best, composed_best = best_cosines(composed, atomic), best_cosines(composed, composed)
+    return {"mmcs_atomic": sum(atomic_best) / len(atomic_best),
+            "mmcs_composed": sum(composed_best) / len(composed_best),
+            "cos_atomic": _cosine_matrix(composed, atomic), "cos_composed": _cosine_matrix(composed, composed)}
+
+
 @torch.no_grad()
 def run_toy(config: ToyConfig, output: str) -> dict:
     """Train the toy SAEs and meta-SAEs (one per larger SAE, and one on the exact compositions as a control); write
@@ -138,7 +146,6 @@ def run_toy(config: ToyConfig, output: str) -> dict:
              control["fve"])
     payload = {"colours": colours.shape[0], "shapes": shapes.shape[0], "dim": config.dim, "steps": config.steps,
                "small": small, "large": large, "saes": saes, "meta_on_compositions": control,
-               "cos_compositions": {"cos_atomic": _cosine_matrix(composed, atomic),
-                                    "cos_composed": _cosine_matrix(composed, composed)}}
+               "cos_compositions": _exact_compositions(composed, atomic)}
     atomic_write_json(output, payload)
     return payload
